@@ -1,0 +1,114 @@
+"""Receiving side (CPython): key lookup, Ed25519 verification, window replay state, skew."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from protocol import replay
+from protocol.errors import BAD_SIGNATURE, REPLAY, UNKNOWN_BAND, FrameError
+from protocol.frame import FLAG_TIME_UNSYNCED, SIG_LEN, Frame, parse
+
+SKEW_REPORT_S = 120  # a band clock further than this from the receiver's is reported
+
+
+class Keyring:
+    """Public keys by band_id, held as ready-to-use verifier objects."""
+
+    def __init__(self, keys: Mapping[int, bytes] | None = None) -> None:
+        self._keys: dict[int, Ed25519PublicKey] = {}
+        for band_id, public in (keys or {}).items():
+            self.add(band_id, public)
+
+    def add(self, band_id: int, public_key: bytes) -> None:
+        """Enrol or replace the key of a band."""
+        self._keys[band_id] = Ed25519PublicKey.from_public_bytes(public_key)
+
+    def remove(self, band_id: int) -> None:
+        """Forget a band (revoked or retired)."""
+        self._keys.pop(band_id, None)
+
+    def get(self, band_id: int) -> Ed25519PublicKey | None:
+        """The band's key, or None."""
+        return self._keys.get(band_id)
+
+    def __contains__(self, band_id: object) -> bool:
+        return band_id in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def band_ids(self) -> Iterable[int]:
+        """Every enrolled band."""
+        return self._keys.keys()
+
+
+def verify_frame(raw: bytes, keyring: Keyring) -> Frame:
+    """Parse strictly, look up the key, check the signature; raise FrameError on any fault."""
+    frame = parse(raw)
+    key = keyring.get(frame.band_id)
+    if key is None:
+        raise FrameError(UNKNOWN_BAND, f"band {frame.band_id}")
+    try:
+        key.verify(frame.raw[-SIG_LEN:], frame.raw[:-SIG_LEN])
+    except InvalidSignature:
+        raise FrameError(BAD_SIGNATURE, f"band {frame.band_id} counter {frame.counter}") from None
+    return frame
+
+
+def clock_skew(frame: Frame, now: float) -> int | None:
+    """Band clock minus receiver clock in seconds, or None if the band's clock is unsynced."""
+    if frame.flags & FLAG_TIME_UNSYNCED:
+        return None
+    return frame.band_time - int(now)
+
+
+class Receipt:
+    """What a receiver concluded about one verified frame."""
+
+    __slots__ = ("frame", "gap", "skew_s", "verdict")
+
+    def __init__(self, frame: Frame, verdict: str, gap: int, skew_s: int | None) -> None:
+        self.frame = frame
+        self.verdict = verdict
+        self.gap = gap
+        self.skew_s = skew_s
+
+    @property
+    def skew_reported(self) -> bool:
+        """True when the band's clock is far enough off to report."""
+        return self.skew_s is not None and abs(self.skew_s) > SKEW_REPORT_S
+
+
+class WindowReceiver:
+    """Verifier with in-memory window replay state per band (a receiver without history)."""
+
+    def __init__(self, keyring: Keyring) -> None:
+        self.keyring = keyring
+        self._state: dict[int, tuple[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def receive(self, raw: bytes, now: float) -> Receipt:
+        """Verify then classify; NEW and DUPLICATE return a Receipt, a stale counter raises."""
+        frame = verify_frame(raw, self.keyring)
+        with self._lock:
+            state = self._state.get(frame.band_id, replay.EMPTY)
+            verdict, new_state, gap = replay.check(state, frame.counter)
+            if verdict == replay.STALE:
+                raise FrameError(
+                    REPLAY, f"band {frame.band_id} counter {frame.counter} below window"
+                )
+            self._state[frame.band_id] = new_state
+        return Receipt(frame, verdict, gap, clock_skew(frame, now))
+
+    def restore(self, band_id: int, state: tuple[int, int]) -> None:
+        """Load a band's replay state saved earlier (e.g. from disk after a restart)."""
+        with self._lock:
+            self._state[band_id] = state
+
+    def state(self, band_id: int) -> tuple[int, int]:
+        """(highest counter, seen bitmap) for a band."""
+        return self._state.get(band_id, replay.EMPTY)

@@ -1,0 +1,154 @@
+"""Benchmark registry and the results table kept in docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+DOC = REPO / "docs" / "benchmarks.md"
+RESULTS = REPO / "docs" / "benchmarks.json"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+# group -> "module:function"; the function returns a list of result rows (see `row`).
+REGISTRY: dict[str, str] = {
+    "band-sign": "simulators.bench_band_crypto:bench_rows",
+    "protocol-verify": "sqjz.benchmarks:bench_protocol_verify",
+}
+
+
+def row(
+    name: str, value: float, unit: str, goal: str, method: str, limit: str = ""
+) -> dict[str, Any]:
+    """One measured figure beside its goal and, where known, the hardware/library limit."""
+    return {"name": name, "value": value, "unit": unit, "goal": goal, "limit": limit, "method": method}
+
+
+def machine() -> str:
+    """A short description of the machine the numbers come from."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def bench_protocol_verify(n: int = 20_000, repeats: int = 5) -> list[dict[str, Any]]:
+    """CPython: frames/s through parse + key lookup + Ed25519 verify, one core."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from protocol import frame
+    from protocol.verify import Keyring, verify_frame
+
+    keys = [Ed25519PrivateKey.from_private_bytes(bytes([i]) * 32) for i in range(1, 101)]
+    keyring = Keyring()
+    for band_id, key in enumerate(keys, start=1):
+        keyring.add(band_id, key.public_key().public_bytes_raw())
+    frames = [
+        frame.encode("activity", 1 + i % 100, i, 1_764_460_800 + i, {"steps": i % 500}, keys[i % 100].sign)
+        for i in range(n)
+    ]
+    full: list[float] = []
+    bare: list[float] = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for raw in frames:
+            verify_frame(raw, keyring)
+        full.append(n / (time.perf_counter() - t0))
+        t0 = time.perf_counter()
+        for i, raw in enumerate(frames):
+            key = keyring.get(1 + i % 100)
+            assert key is not None
+            key.verify(raw[-64:], raw[:-64])
+        bare.append(n / (time.perf_counter() - t0))
+    median_full, median_bare = statistics.median(full), statistics.median(bare)
+    method = (
+        f"{n} distinct activity frames from 100 bands, single thread, median of {repeats} runs; "
+        "parse + keyring lookup + cryptography Ed25519 verify"
+    )
+    return [
+        row("protocol: verify with parser (CPython, 1 core)", round(median_full), "frames/s",
+            ">= 15,000/s", method, limit=f"bare Ed25519 verify {round(median_bare):,}/s"),
+        row("protocol: parser overhead over bare verify", round(100 * (median_bare / median_full - 1), 1),
+            "%", "small", "same run: (bare rate / full rate) - 1"),
+    ]
+
+
+def run_group(group: str) -> list[dict[str, Any]]:
+    """Run one registered benchmark group."""
+    module_name, func_name = REGISTRY[group].split(":")
+    func: Callable[[], list[dict[str, Any]]] = getattr(importlib.import_module(module_name), func_name)
+    rows = func()
+    for r in rows:
+        r["group"] = group
+    return rows
+
+
+def render_table(results: dict[str, Any]) -> str:
+    """Markdown table of every stored result."""
+    lines = [
+        f"Machine: {results['machine']}. Updated: {results['updated']}.",
+        "",
+        "| group | measure | result | goal | limit / reference | method |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results["rows"]:
+        value = f"{r['value']:,}" if isinstance(r["value"], int) else f"{r['value']}"
+        lines.append(
+            f"| {r['group']} | {r['name']} | {value} {r['unit']} | {r['goal']} | {r['limit']} "
+            f"| {r['method']} (measured {r['date']}) |"
+        )
+    return "\n".join(lines)
+
+
+def store(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Merge new rows into docs/benchmarks.json (replacing rows of the same groups)."""
+    old: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"rows": []}
+    groups = {r["group"] for r in rows}
+    today = dt.date.today().isoformat()
+    for r in rows:
+        r["date"] = today
+    kept = [r for r in old["rows"] if r["group"] not in groups]
+    merged = {"machine": machine(), "updated": today, "rows": kept + rows}
+    merged["rows"].sort(key=lambda r: list(REGISTRY).index(r["group"]) if r["group"] in REGISTRY else 99)
+    RESULTS.write_text(json.dumps(merged, indent=1, ensure_ascii=False) + "\n")
+    return merged
+
+
+def write_doc(results: dict[str, Any]) -> None:
+    """Replace the generated table in docs/benchmarks.md, keeping the prose around it."""
+    text = DOC.read_text() if DOC.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    DOC.write_text(f"{head}{BEGIN}\n{render_table(results)}\n{END}{tail}")
+
+
+def main(which: list[str], write: bool = True) -> int:
+    """Run the named groups (all when empty), print rows, optionally update the docs."""
+    unknown = [w for w in which if w not in REGISTRY]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(REGISTRY)}")
+        return 2
+    rows: list[dict[str, Any]] = []
+    for group in which or list(REGISTRY):
+        print(f"running {group} ...", flush=True)
+        got = run_group(group)
+        for r in got:
+            print(f"  {r['name']}: {r['value']} {r['unit']} (goal {r['goal']})", flush=True)
+        rows += got
+    if write:
+        write_doc(store(rows))
+        print(f"updated {DOC.relative_to(REPO)}")
+    return 0
