@@ -29,7 +29,14 @@ def row(
     name: str, value: float, unit: str, goal: str, method: str, limit: str = ""
 ) -> dict[str, Any]:
     """One measured figure beside its goal and, where known, the hardware/library limit."""
-    return {"name": name, "value": value, "unit": unit, "goal": goal, "limit": limit, "method": method}
+    return {
+        "name": name,
+        "value": value,
+        "unit": unit,
+        "goal": goal,
+        "limit": limit,
+        "method": method,
+    }
 
 
 def machine() -> str:
@@ -57,7 +64,9 @@ def bench_protocol_verify(n: int = 20_000, repeats: int = 5) -> list[dict[str, A
     for band_id, key in enumerate(keys, start=1):
         keyring.add(band_id, key.public_key().public_bytes_raw())
     frames = [
-        frame.encode("activity", 1 + i % 100, i, 1_764_460_800 + i, {"steps": i % 500}, keys[i % 100].sign)
+        frame.encode(
+            "activity", 1 + i % 100, i, 1_764_460_800 + i, {"steps": i % 500}, keys[i % 100].sign
+        )
         for i in range(n)
     ]
     full: list[float] = []
@@ -69,9 +78,9 @@ def bench_protocol_verify(n: int = 20_000, repeats: int = 5) -> list[dict[str, A
         full.append(n / (time.perf_counter() - t0))
         t0 = time.perf_counter()
         for i, raw in enumerate(frames):
-            key = keyring.get(1 + i % 100)
-            assert key is not None
-            key.verify(raw[-64:], raw[:-64])
+            public = keyring.get(1 + i % 100)
+            assert public is not None
+            public.verify(raw[-64:], raw[:-64])
         bare.append(n / (time.perf_counter() - t0))
     median_full, median_bare = statistics.median(full), statistics.median(bare)
     method = (
@@ -79,17 +88,30 @@ def bench_protocol_verify(n: int = 20_000, repeats: int = 5) -> list[dict[str, A
         "parse + keyring lookup + cryptography Ed25519 verify"
     )
     return [
-        row("protocol: verify with parser (CPython, 1 core)", round(median_full), "frames/s",
-            ">= 15,000/s", method, limit=f"bare Ed25519 verify {round(median_bare):,}/s"),
-        row("protocol: parser overhead over bare verify", round(100 * (median_bare / median_full - 1), 1),
-            "%", "small", "same run: (bare rate / full rate) - 1"),
+        row(
+            "protocol: verify with parser (CPython, 1 core)",
+            round(median_full),
+            "frames/s",
+            ">= 15,000/s",
+            method,
+            limit=f"bare Ed25519 verify {round(median_bare):,}/s",
+        ),
+        row(
+            "protocol: parser overhead over bare verify",
+            round(100 * (median_bare / median_full - 1), 1),
+            "%",
+            "small",
+            "same run: (bare rate / full rate) - 1",
+        ),
     ]
 
 
 def run_group(group: str) -> list[dict[str, Any]]:
     """Run one registered benchmark group."""
     module_name, func_name = REGISTRY[group].split(":")
-    func: Callable[[], list[dict[str, Any]]] = getattr(importlib.import_module(module_name), func_name)
+    func: Callable[[], list[dict[str, Any]]] = getattr(
+        importlib.import_module(module_name), func_name
+    )
     rows = func()
     for r in rows:
         r["group"] = group
@@ -121,8 +143,14 @@ def store(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for r in rows:
         r["date"] = today
     kept = [r for r in old["rows"] if r["group"] not in groups]
-    merged = {"machine": machine(), "updated": today, "rows": kept + rows}
-    merged["rows"].sort(key=lambda r: list(REGISTRY).index(r["group"]) if r["group"] in REGISTRY else 99)
+    order = list(REGISTRY)
+    merged = {
+        "machine": machine(),
+        "updated": today,
+        "rows": sorted(
+            kept + rows, key=lambda r: order.index(r["group"]) if r["group"] in order else 99
+        ),
+    }
     RESULTS.write_text(json.dumps(merged, indent=1, ensure_ascii=False) + "\n")
     return merged
 

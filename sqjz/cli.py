@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 # name -> (module, help). Each module has `add_arguments(parser)` and `run(args) -> int`.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -32,14 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(module_name: str) -> object:
+def _load(module_name: str) -> Any:
     return importlib.import_module(module_name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the sqjz command line."""
     args = build_parser().parse_args(argv)
-    run: Callable[[argparse.Namespace], int] = getattr(_load(args._module), "run")
+    run: Callable[[argparse.Namespace], int] = _load(args._module).run
     return run(args)
 
 

@@ -29,7 +29,9 @@ for _v in _vectors:
         _fields = {}
         for _k in _f.fields:
             _fields[_k] = _f.fields[_k]
-        _raw = frame.encode(_f.type, _f.band_id, _f.counter, _f.band_time, _fields, _s.sign, _f.flags)
+        _raw = frame.encode(
+            _f.type, _f.band_id, _f.counter, _f.band_time, _fields, _s.sign, _f.flags
+        )
         _signed.append(_raw == _f.raw)
 """
 
@@ -81,5 +83,7 @@ def run(args: argparse.Namespace) -> int:
             "  MicroPython signatures identical  "
             f"{result['micropython_signed_identical']}/{result['micropython_signed_total']}"
         )
-        print("  result / 结果                      " + ("OK 通过" if result["ok"] else "FAILED 失败"))
+        print(
+            "  result / 结果                      " + ("OK 通过" if result["ok"] else "FAILED 失败")
+        )
     return 0 if result["ok"] else 1

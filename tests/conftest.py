@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from simulators.broker import Mosquitto
 from simulators.mpy import MicroPython
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,3 +40,10 @@ def mpy() -> Iterator[MicroPython]:
     """One MicroPython interpreter shared by the session (modules stay imported)."""
     with MicroPython() as interp:
         yield interp
+
+
+@pytest.fixture()
+def mosquitto() -> Iterator[Mosquitto]:
+    """A private mosquitto from the shipped cloud configuration, on a free port (anonymous)."""
+    with Mosquitto() as broker:
+        yield broker

@@ -1,0 +1,64 @@
+"""MQTT topic names shared by hub and cloud (see docs/mqtt.md). A hub's MQTT username is its id."""
+
+PREFIX = "sqjz/v1"
+QOS = 1
+
+
+def up(hub_id):
+    """Hub -> cloud: one envelope (protocol.envelope) with one band frame, QoS 1."""
+    return "%s/hubs/%d/up" % (PREFIX, hub_id)
+
+
+def status(hub_id):
+    """Hub -> cloud: retained JSON status; the hub's last will sets online false."""
+    return "%s/hubs/%d/status" % (PREFIX, hub_id)
+
+
+def events(hub_id):
+    """Hub -> cloud: JSON events (forged or malformed frames refused, adapter faults)."""
+    return "%s/hubs/%d/events" % (PREFIX, hub_id)
+
+
+def presence(hub_id):
+    """Hub -> cloud: JSON presence of bands whose collection is enabled (Art. 29 orders)."""
+    return "%s/hubs/%d/presence" % (PREFIX, hub_id)
+
+
+def down(hub_id, band_id):
+    """Cloud -> hub: one authenticated downlink message (raw bytes) for one band."""
+    return "%s/hubs/%d/down/%d" % (PREFIX, hub_id, band_id)
+
+
+def config(hub_id):
+    """Cloud -> hub: retained JSON config: keyring, presence permissions, settings."""
+    return "%s/hubs/%d/config" % (PREFIX, hub_id)
+
+
+# Subscriptions.
+HUB_DOWN_FILTER = PREFIX + "/hubs/%d/down/+"
+CLOUD_UP_FILTER = PREFIX + "/hubs/+/up"
+CLOUD_STATUS_FILTER = PREFIX + "/hubs/+/status"
+CLOUD_EVENTS_FILTER = PREFIX + "/hubs/+/events"
+CLOUD_PRESENCE_FILTER = PREFIX + "/hubs/+/presence"
+
+
+def hub_of(topic):
+    """The hub id in a topic under PREFIX/hubs/<id>/..., or None."""
+    parts = topic.split("/")
+    if len(parts) < 4 or "/".join(parts[:2]) != PREFIX or parts[2] != "hubs":
+        return None
+    try:
+        return int(parts[3])
+    except ValueError:
+        return None
+
+
+def band_of_down(topic):
+    """The band id of a downlink topic, or None."""
+    parts = topic.split("/")
+    if len(parts) != 6 or parts[4] != "down":
+        return None
+    try:
+        return int(parts[5])
+    except ValueError:
+        return None
