@@ -1,0 +1,346 @@
+"""The hub's durable store: outbox (SQLite, WAL), band replay windows, downlinks, settings."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hub import policy
+
+# Each entry moves the schema one version up; applied in order, recorded in user_version.
+MIGRATIONS = (
+    """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('frame', 'event')),
+        priority INTEGER NOT NULL,
+        band_id INTEGER,
+        counter INTEGER,
+        frame_type INTEGER,
+        payload BLOB NOT NULL,
+        received_at_ms INTEGER NOT NULL,
+        rssi INTEGER NOT NULL DEFAULT 0,
+        flags INTEGER NOT NULL DEFAULT 0,
+        held INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE UNIQUE INDEX outbox_band_counter ON outbox (band_id, counter) WHERE kind = 'frame';
+    CREATE INDEX outbox_order ON outbox (priority, id);
+    CREATE TABLE band_window (band_id INTEGER PRIMARY KEY, hi INTEGER NOT NULL, seen BLOB NOT NULL);
+    CREATE TABLE downlink (
+        id INTEGER PRIMARY KEY,
+        band_id INTEGER NOT NULL,
+        payload BLOB NOT NULL,
+        received_at REAL NOT NULL,
+        UNIQUE (band_id, payload)
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE stat (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    """,
+)
+
+STORED = "stored"
+DUPLICATE = "duplicate"  # same band, counter and bytes already waiting
+CONFLICT = "conflict"  # same band and counter, other bytes: a cloned key or a broken band
+REFUSED = "refused"  # the outbox is full (policy.admit): not stored, not acknowledged
+
+DOWNLINK_TTL_S = 24 * 3600  # docs/mqtt.md: a downlink is kept a day at most
+
+
+@dataclass(frozen=True)
+class Row:
+    """One outbox entry ready to publish."""
+
+    id: int
+    kind: str
+    priority: int
+    band_id: int | None
+    counter: int | None
+    payload: bytes
+    received_at_ms: int
+    rssi: int
+    flags: int
+    held: bool
+
+
+class Outbox:
+    """All hub state that must survive a crash; one connection, used from one thread."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        limits: policy.Limits | None = None,
+        synchronous: str = "FULL",
+    ) -> None:
+        self.path = str(path)
+        self.limits = limits or policy.Limits()
+        # check_same_thread off: the service opens it in one thread and runs it in another.
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a frame acknowledged to a band survives a power cut, not only a crash.
+        self.db.execute(f"PRAGMA synchronous={synchronous}")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self._migrate()
+        self.stats: dict[str, int] = dict(self.db.execute("SELECT name, value FROM stat"))
+        self._dirty_stats: set[str] = set()
+        self._frames, self._bytes, self._heartbeats, self._events = self._count()
+        self._free_bytes = self.disk_free()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for i, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            self.db.executescript(f"BEGIN; {script}; PRAGMA user_version={i}; COMMIT;")
+
+    def _count(self) -> tuple[int, int, int, int]:
+        frames, size, beats = self.db.execute(
+            "SELECT count(*), coalesce(sum(length(payload)), 0), coalesce(sum(priority = ?), 0)"
+            " FROM outbox WHERE kind = 'frame'",
+            (policy.PRIORITY_HEARTBEAT,),
+        ).fetchone()
+        events = self.db.execute("SELECT count(*) FROM outbox WHERE kind = 'event'").fetchone()[0]
+        return frames, size, beats, events
+
+    def close(self) -> None:
+        """Write pending statistics and close the database."""
+        with contextlib.suppress(sqlite3.Error):
+            with self.batch():
+                pass
+            self.db.close()
+
+    # -- transactions and statistics --------------------------------------------------------
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction (one fsync) around many changes; statistics are saved with it."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            for name in self._dirty_stats:
+                self.db.execute(
+                    "INSERT INTO stat (name, value) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    (name, self.stats[name]),
+                )
+            self.db.execute("COMMIT")
+            self._dirty_stats.clear()
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            self._frames, self._bytes, self._heartbeats, self._events = self._count()
+            raise
+
+    def count(self, name: str, n: int = 1) -> None:
+        """Add to a statistic; saved with the next batch."""
+        self.stats[name] = self.stats.get(name, 0) + n
+        self._dirty_stats.add(name)
+
+    # -- frames and events ------------------------------------------------------------------
+
+    def disk_free(self) -> int:
+        """Free bytes on the outbox's file system (refreshed by the service)."""
+        folder = Path(self.path).parent if self.path != ":memory:" else Path(".")
+        self._free_bytes = shutil.disk_usage(folder).free
+        return self._free_bytes
+
+    def usage(self) -> policy.Usage:
+        """What the outbox holds, for policy.admit."""
+        return policy.Usage(self._frames, self._bytes, self._heartbeats, self._free_bytes)
+
+    def add_frame(
+        self,
+        band_id: int,
+        counter: int,
+        frame_type: int,
+        raw: bytes,
+        received_at_ms: int,
+        rssi: int,
+        flags: int,
+        held: bool,
+    ) -> str:
+        """Store one frame (inside a batch); returns STORED, DUPLICATE, CONFLICT or REFUSED."""
+        old = self.db.execute(
+            "SELECT payload FROM outbox WHERE kind = 'frame' AND band_id = ? AND counter = ?",
+            (band_id, counter),
+        ).fetchone()
+        if old is not None:
+            return DUPLICATE if bytes(old[0]) == raw else CONFLICT
+        priority = policy.frame_priority(frame_type)
+        decision = policy.admit(priority, len(raw), self.usage(), self.limits)
+        if decision == policy.REFUSE:
+            self.count("refused_full_total")
+            return REFUSED
+        if decision == policy.EVICT_HEARTBEAT:
+            self._evict_heartbeat()
+        try:
+            self.db.execute(
+                "INSERT INTO outbox (kind, priority, band_id, counter, frame_type, payload,"
+                " received_at_ms, rssi, flags, held) VALUES ('frame', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (priority, band_id, counter, frame_type, raw, received_at_ms, rssi, flags, held),
+            )
+        except sqlite3.OperationalError as exc:
+            if "full" not in str(exc):
+                raise
+            # The disk (or max_page_count) is full: refuse this frame; the band keeps it.
+            self.count("refused_full_total")
+            return REFUSED
+        self._frames += 1
+        self._bytes += len(raw)
+        self._heartbeats += priority == policy.PRIORITY_HEARTBEAT
+        self._free_bytes -= len(raw)
+        return STORED
+
+    def _evict_heartbeat(self) -> None:
+        row = self.db.execute(
+            "SELECT id, length(payload) FROM outbox WHERE kind = 'frame' AND priority = ?"
+            " ORDER BY id LIMIT 1",
+            (policy.PRIORITY_HEARTBEAT,),
+        ).fetchone()
+        self.db.execute("DELETE FROM outbox WHERE id = ?", (row[0],))
+        self._frames -= 1
+        self._bytes -= row[1]
+        self._heartbeats -= 1
+        self.count("dropped_heartbeats_total")
+
+    def add_event(self, event: dict[str, Any], priority: int, received_at_ms: int) -> None:
+        """Queue a JSON event (inside a batch); the oldest routine events go past the bound."""
+        if self._events >= self.limits.max_events:
+            self.db.execute(
+                "DELETE FROM outbox WHERE id = (SELECT id FROM outbox WHERE kind = 'event'"
+                " ORDER BY priority DESC, id LIMIT 1)"
+            )
+            self._events -= 1
+            self.count("dropped_events_total")
+        payload = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+        self.db.execute(
+            "INSERT INTO outbox (kind, priority, band_id, payload, received_at_ms)"
+            " VALUES ('event', ?, ?, ?, ?)",
+            (priority, event.get("band_id"), payload, received_at_ms),
+        )
+        self._events += 1
+
+    def next_rows(self, limit: int, skip: set[int] | frozenset[int] = frozenset()) -> list[Row]:
+        """Up to `limit` entries in publishing order (SOS first), leaving out ids in `skip`."""
+        out: list[Row] = []
+        cur = self.db.execute(
+            "SELECT id, kind, priority, band_id, counter, payload, received_at_ms, rssi, flags,"
+            " held FROM outbox ORDER BY priority, id LIMIT ?",
+            (limit + len(skip),),
+        )
+        for r in cur:
+            if r[0] in skip:
+                continue
+            out.append(Row(r[0], r[1], r[2], r[3], r[4], bytes(r[5]), r[6], r[7], r[8], bool(r[9])))
+            if len(out) == limit:
+                break
+        return out
+
+    def delete(self, ids: list[int]) -> int:
+        """Forget published entries (only those the broker acknowledged); returns frames."""
+        frames = 0
+        if not ids:
+            return 0
+        with self.batch():
+            for i in ids:
+                row = self.db.execute(
+                    "DELETE FROM outbox WHERE id = ? RETURNING kind, priority, length(payload)",
+                    (i,),
+                ).fetchone()
+                if row is None:
+                    continue
+                if row[0] == "event":
+                    self._events -= 1
+                    continue
+                frames += 1
+                self._frames -= 1
+                self._bytes -= row[2]
+                self._heartbeats -= row[1] == policy.PRIORITY_HEARTBEAT
+            self.count("frames_published_total", frames)
+            self.count("events_published_total", len(ids) - frames)
+        return frames
+
+    def mark_held(self) -> None:
+        """The uplink went down: whatever waits now is flagged as held in the outbox."""
+        self.db.execute("UPDATE outbox SET held = 1 WHERE held = 0")
+
+    def depth(self) -> int:
+        """Frames waiting (events not counted)."""
+        return self._frames
+
+    def oldest_ms(self) -> int | None:
+        """received_at_ms of the oldest waiting frame."""
+        row = self.db.execute("SELECT min(received_at_ms) FROM outbox WHERE kind = 'frame'")
+        value: int | None = row.fetchone()[0]
+        return value
+
+    # -- replay windows ---------------------------------------------------------------------
+
+    def windows(self) -> dict[int, tuple[int, int]]:
+        """Saved (hi, seen) replay state of every band."""
+        return {
+            b: (hi, int.from_bytes(seen, "big"))
+            for b, hi, seen in self.db.execute("SELECT band_id, hi, seen FROM band_window")
+        }
+
+    def save_window(self, band_id: int, state: tuple[int, int]) -> None:
+        """Store a band's replay state (inside the batch that stored its frames)."""
+        self.db.execute(
+            "INSERT INTO band_window (band_id, hi, seen) VALUES (?, ?, ?) ON CONFLICT (band_id)"
+            " DO UPDATE SET hi = excluded.hi, seen = excluded.seen",
+            (band_id, state[0], state[1].to_bytes(8, "big")),
+        )
+
+    # -- downlinks ----------------------------------------------------------------------------
+
+    def add_downlink(self, band_id: int, payload: bytes, now: float) -> bool:
+        """Keep a downlink for a band until written or expired; False if already kept."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO downlink (band_id, payload, received_at) VALUES (?, ?, ?)",
+            (band_id, payload, now),
+        )
+        return cur.rowcount == 1
+
+    def downlinks(self, band_id: int, now: float) -> list[tuple[int, bytes]]:
+        """(id, payload) of the band's unexpired downlinks, oldest first."""
+        rows = self.db.execute(
+            "SELECT id, payload FROM downlink WHERE band_id = ? AND received_at > ? ORDER BY id",
+            (band_id, now - DOWNLINK_TTL_S),
+        )
+        return [(i, bytes(p)) for i, p in rows]
+
+    def bands_with_downlinks(self, now: float) -> set[int]:
+        """Bands that have a downlink waiting."""
+        rows = self.db.execute(
+            "SELECT DISTINCT band_id FROM downlink WHERE received_at > ?",
+            (now - DOWNLINK_TTL_S,),
+        )
+        return {r[0] for r in rows}
+
+    def downlink_done(self, downlink_id: int) -> None:
+        """The downlink was written to the band."""
+        self.db.execute("DELETE FROM downlink WHERE id = ?", (downlink_id,))
+
+    def expire_downlinks(self, now: float) -> int:
+        """Forget downlinks older than a day; returns how many."""
+        cur = self.db.execute(
+            "DELETE FROM downlink WHERE received_at <= ?", (now - DOWNLINK_TTL_S,)
+        )
+        return cur.rowcount
+
+    # -- settings -------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        """A stored setting."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a setting."""
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key)"
+            " DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
