@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from protocol import counter, errors, frame, replay
 from protocol.schema import INT_RANGES, PAYLOADS
-from protocol.verify import Keyring, WindowReceiver, verify_frame
+from protocol.verify import BACKENDS, Keyring, WindowReceiver, verify_frame
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 PUBLIC = KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
