@@ -67,12 +67,16 @@ class Intake:
 
     def process(self, items: list[Heard], now: float) -> list[Outcome]:
         """Judge a batch in one transaction (one fsync); outcomes are in the same order."""
-        out: list[Outcome] = []
         held = not self.uplink_up()
-        with self.store.batch():
-            for item in items:
-                out.append(self._one(item, now, held))
-        return out
+        windows = dict(self.windows)
+        try:
+            with self.store.batch():
+                return [self._one(item, now, held) for item in items]
+        except ob.DiskFull:
+            # Rolled back: forget what this batch did in memory, redo it with the disk full.
+            self.windows = windows
+            with self.store.batch():
+                return [self._one(item, now, held) for item in items]
 
     def _one(self, item: Heard, now: float, held: bool) -> Outcome:
         self.store.count("frames_heard_total")

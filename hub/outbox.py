@@ -68,6 +68,10 @@ class Row:
     held: bool
 
 
+class DiskFull(RuntimeError):
+    """SQLite ran out of space and rolled the batch back; redo it (everything is refused)."""
+
+
 class Outbox:
     """All hub state that must survive a crash; one connection, used from one thread."""
 
@@ -89,6 +93,7 @@ class Outbox:
         self.stats: dict[str, int] = dict(self.db.execute("SELECT name, value FROM stat"))
         self._dirty_stats: set[str] = set()
         self._frames, self._bytes, self._heartbeats, self._events = self._count()
+        self.disk_full = False
         self._free_bytes = self.disk_free()
 
     def _migrate(self) -> None:
@@ -129,8 +134,11 @@ class Outbox:
             self.db.execute("COMMIT")
             self._dirty_stats.clear()
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL)
+                self.db.execute("ROLLBACK")
             self._frames, self._bytes, self._heartbeats, self._events = self._count()
+            self.stats = dict(self.db.execute("SELECT name, value FROM stat"))
+            self._dirty_stats.clear()
             raise
 
     def count(self, name: str, n: int = 1) -> None:
@@ -144,6 +152,7 @@ class Outbox:
         """Free bytes on the outbox's file system (refreshed by the service)."""
         folder = Path(self.path).parent if self.path != ":memory:" else Path(".")
         self._free_bytes = shutil.disk_usage(folder).free
+        self.disk_full = False  # try again; a failing insert sets it back at once
         return self._free_bytes
 
     def usage(self) -> policy.Usage:
@@ -170,7 +179,7 @@ class Outbox:
             return DUPLICATE if bytes(old[0]) == raw else CONFLICT
         priority = policy.frame_priority(frame_type)
         decision = policy.admit(priority, len(raw), self.usage(), self.limits)
-        if decision == policy.REFUSE:
+        if decision == policy.REFUSE or self.disk_full:
             self.count("refused_full_total")
             return REFUSED
         if decision == policy.EVICT_HEARTBEAT:
@@ -184,9 +193,11 @@ class Outbox:
         except sqlite3.OperationalError as exc:
             if "full" not in str(exc):
                 raise
-            # The disk (or max_page_count) is full: refuse this frame; the band keeps it.
-            self.count("refused_full_total")
-            return REFUSED
+            # The disk is full. SQLite rolls the whole batch back, so the caller redoes it
+            # with every frame refused (not acknowledged: the bands keep them) until
+            # disk_free() sees room again.
+            self.disk_full = True
+            raise DiskFull(str(exc)) from None
         self._frames += 1
         self._bytes += len(raw)
         self._heartbeats += priority == policy.PRIORITY_HEARTBEAT

@@ -78,6 +78,7 @@ class BandPeripheral:
         tick_s: float = 0.05,
         address: str | None = None,
         adv_interval_ms: float = 100.0,
+        max_mtu: int = gatt.WANT_MTU,
     ) -> None:
         self.band = band
         self.link = link
@@ -88,7 +89,11 @@ class BandPeripheral:
         self.device: Device | None = None
         self.controller: Controller | None = None
         self.connection: Connection | None = None
+        self.max_mtu = max_mtu
         self.notified = 0  # notifications sent over the air
+        self.frames_sent: dict[int, bytes] = {}  # counter -> frame, rebuilt from our own air
+        self.acked: set[int] = set()  # counters the hub acknowledged (OP_ACK)
+        self._own = gatt.Reassembler()
         self.cut_after: int | None = None  # fault injection: drop the link after N more
         self._lock = asyncio.Lock()
         self._subscribed = False
@@ -129,6 +134,7 @@ class BandPeripheral:
         )
         self.device.add_service(Service(gatt.SERVICE_UUID, [self._frames, control, identity]))
         self.device.on("connection", self._on_connection)
+        self.device.gatt_server.max_mtu = self.max_mtu
         await self.device.power_on()
         await self._refresh_advertising()
         self._task = asyncio.create_task(self._clock(), name=f"band-{self.band.band_id}")
@@ -182,6 +188,7 @@ class BandPeripheral:
         self.connection = None
         self._subscribed = False
         self._pending.clear()  # lost with the link, as on real radio
+        self._own.reset()
         was = self._band_connected.is_set()
         self._band_connected.clear()
         loop = asyncio.get_running_loop()
@@ -204,7 +211,16 @@ class BandPeripheral:
 
     async def _on_control(self, _conn: Connection, value: bytes) -> None:
         await self._band_connected.wait()
+        if len(value) == 5 and value[0] == gatt.OP_ACK:
+            self.acked.add(int.from_bytes(value[1:5], "big"))
         await self.call("write", gatt.CONTROL_UUID, bytes(value))
+
+    async def inject(self, notifications: list[bytes]) -> None:
+        """Send raw notifications as if from this band (radio garbage, an attacker's frames)."""
+        if self.device is None or self._frames is None:
+            return
+        for value in notifications:
+            await self.device.notify_subscribers(self._frames, value)
 
     # -- the band's clock ----------------------------------------------------------------------
 
@@ -229,6 +245,9 @@ class BandPeripheral:
             value = self._pending.pop(0)
             await self.device.notify_subscribers(self._frames, value)
             self.notified += 1
+            raw = self._own.feed(value)
+            if raw is not None and len(raw) >= 11:
+                self.frames_sent[int.from_bytes(raw[7:11], "big")] = raw
             if self.cut_after is not None:
                 self.cut_after -= 1
                 if self.cut_after <= 0:
