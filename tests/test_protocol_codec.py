@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -79,9 +81,24 @@ def test_any_single_bit_flip_is_refused(
     bit = data.draw(st.integers(0, len(raw) * 8 - 1))
     flipped = bytearray(raw)
     flipped[bit // 8] ^= 1 << (bit % 8)
-    with pytest.raises(errors.FrameError) as info:
-        verify_frame(bytes(flipped), KEYRING)
-    assert info.value.code in errors.CODES
+    codes = []
+    for backend in BACKENDS:
+        with pytest.raises(errors.FrameError) as info:
+            verify_frame(bytes(flipped), KEYRING, backend=backend)
+        codes.append(info.value.code)
+    assert codes[0] in errors.CODES
+    assert len(set(codes)) == 1  # libsodium and OpenSSL refuse alike
+
+
+def test_backends_agree_on_every_vector() -> None:
+    vectors = json.loads((Path(frame.__file__).with_name("vectors.json")).read_text())["vectors"]
+    for v in vectors:
+        raw = bytes.fromhex(v["frame_hex"])
+        if len(raw) < frame.HEADER_LEN + frame.SIG_LEN:
+            continue
+        public = bytes.fromhex(v["public_key_hex"])
+        results = {name: check(public, raw[-64:], raw[:-64]) for name, check in BACKENDS.items()}
+        assert len(set(results.values())) == 1, (v["name"], results)
 
 
 @settings(max_examples=2000, deadline=None)

@@ -98,7 +98,8 @@ for _v in json.load(open('/sqjz/protocol/vectors.json'))['vectors']:
         continue
     _verified.append(ed25519.verify(_pub, _f.signed_part, _f.signature))
     _s = ed25519.Signer(bytes.fromhex(_v['seed_hex']))
-    _again = frame.encode(_f.type, _f.band_id, _f.counter, _f.band_time, _f.fields, _s.sign, _f.flags)
+    _again = frame.encode(
+        _f.type, _f.band_id, _f.counter, _f.band_time, _f.fields, _s.sign, _f.flags)
     _signed.append(_again.hex())
 """
 
