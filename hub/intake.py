@@ -72,7 +72,7 @@ class Intake:
         try:
             with self.store.batch():
                 return [self._one(item, now, held) for item in items]
-        except ob.DiskFull:
+        except ob.DiskFullError:
             # Rolled back: forget what this batch did in memory, redo it with the disk full.
             self.windows = windows
             with self.store.batch():

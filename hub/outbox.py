@@ -68,7 +68,7 @@ class Row:
     held: bool
 
 
-class DiskFull(RuntimeError):
+class DiskFullError(RuntimeError):
     """SQLite ran out of space and rolled the batch back; redo it (everything is refused)."""
 
 
@@ -197,7 +197,7 @@ class Outbox:
             # with every frame refused (not acknowledged: the bands keep them) until
             # disk_free() sees room again.
             self.disk_full = True
-            raise DiskFull(str(exc)) from None
+            raise DiskFullError(str(exc)) from None
         self._frames += 1
         self._bytes += len(raw)
         self._heartbeats += priority == policy.PRIORITY_HEARTBEAT

@@ -96,7 +96,7 @@ def test_disk_full_refuses_cleanly_and_keeps_what_was_stored(tmp_path: Path) -> 
     for c in range(50):
         try:
             results.append(_add(box, 9, c, raw=bytes(1000)))
-        except ob.DiskFull:
+        except ob.DiskFullError:
             results.append(_add(box, 9, c, raw=bytes(1000)))  # redone: refused while full
     stored = results.count(ob.STORED)
     assert ob.REFUSED in results and stored > 0
@@ -123,7 +123,7 @@ def test_downlinks_kept_a_day_and_deduplicated(tmp_path: Path) -> None:
     assert [p for _, p in box.downlinks(5, 2000.0)] == [b"x", b"y"]
     assert box.bands_with_downlinks(1000.0 + ob.DOWNLINK_TTL_S) == {5}
     assert box.expire_downlinks(1000.0 + ob.DOWNLINK_TTL_S) == 1
-    ((i, p),) = box.downlinks(5, 2000.0)
+    ((i, _p),) = box.downlinks(5, 2000.0)
     box.downlink_done(i)
     assert box.downlinks(5, 2000.0) == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 from hypothesis import given
@@ -60,7 +61,7 @@ def test_backoff_grows_then_caps() -> None:
     delays = [backoff_delay(n, 2.0, 300.0, 1.0) for n in range(1, 12)]
     assert delays[:4] == [2.0, 4.0, 8.0, 16.0]
     assert max(delays) == 300.0
-    assert all(a <= b for a, b in zip(delays, delays[1:], strict=False))
+    assert all(a <= b for a, b in itertools.pairwise(delays))
 
 
 @given(st.integers(1, 60), st.floats(0, 1))
