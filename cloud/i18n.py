@@ -1,0 +1,197 @@
+"""UI text: Simplified Chinese first, English second."""
+
+from __future__ import annotations
+
+from cloud.domain import alerts, leave, positioning, sanctions, stages
+
+EN = {
+    # navigation and common words
+    "app": "Community corrections",
+    "dashboard": "Dashboard",
+    "cases": "Cases",
+    "alerts": "Alerts",
+    "assessments": "Assessments",
+    "audit": "Audit log",
+    "logout": "Log out",
+    "login": "Log in",
+    "username": "User name / ID number",
+    "password": "Password",
+    "submit": "Submit",
+    "back": "Back",
+    "save": "Save",
+    "approve": "Approve",
+    "refuse": "Refuse",
+    "ack": "Acknowledge",
+    "resolve": "Resolve",
+    "note": "Note",
+    "none": "None",
+    "open_cases": "Open cases",
+    "open_alerts": "Open alerts",
+    "deadlines_week": "Deadlines this week",
+    "caseload": "Caseload by stage",
+    "new_case": "New case (documents received)",
+    "person": "Person",
+    "stage": "Stage",
+    "type": "Type",
+    "term": "Term",
+    "office": "Office",
+    "timeline": "Timeline",
+    "checkins": "Check-ins",
+    "band": "Band data",
+    "leave": "Leave",
+    "sanctions": "Rewards and penalties",
+    "positioning": "Electronic positioning (Art. 29)",
+    "deadlines": "Deadlines",
+    "notices": "Notices",
+    "actions": "Next steps",
+    "live": "Live",
+    "sos_banner": "SOS",
+    "kind": "Kind",
+    "status": "Status",
+    "raised": "Raised",
+    "count": "Count",
+    "verify": "Verify chain",
+    "chain_ok": "Chain intact",
+    "chain_bad": "Chain broken at entry",
+    "error": "Error",
+    "due": "Due",
+    "basis": "Legal basis",
+    "suggestions": "Suggested proposals (for a person to decide)",
+    "presence": "Presence",
+    "not_in_force": "No positioning order in force: presence is neither collected nor shown.",
+    "checkin": "Record a check-in",
+    "request_leave": "Request leave",
+    "propose": "Record / propose",
+    "request_order": "Request an order",
+    "end_order": "End order",
+    "visit": "Field visit",
+    "opinion": "Return the opinion",
+    "new_assessment": "New commission",
+    "battery": "Battery",
+    "last_frame": "Last frame",
+    "frames": "Frames",
+    "reports": "Reports",
+    "decide": "Decide",
+}
+ZH = {
+    "app": "社区矫正",
+    "dashboard": "工作台",
+    "cases": "案件",
+    "alerts": "告警",
+    "assessments": "调查评估",
+    "audit": "审计日志",
+    "logout": "退出",
+    "login": "登录",
+    "username": "用户名 / 身份证号",
+    "password": "密码",
+    "submit": "提交",
+    "back": "返回",
+    "save": "保存",
+    "approve": "批准",
+    "refuse": "不批准",
+    "ack": "确认",
+    "resolve": "处置完毕",
+    "note": "备注",
+    "none": "无",
+    "open_cases": "在矫案件",
+    "open_alerts": "未处置告警",
+    "deadlines_week": "本周到期",
+    "caseload": "各阶段案件数",
+    "new_case": "新案件（收到法律文书）",
+    "person": "对象",
+    "stage": "阶段",
+    "type": "类型",
+    "term": "矫正期限",
+    "office": "司法所",
+    "timeline": "流程记录",
+    "checkins": "报到与走访",
+    "band": "腕带数据",
+    "leave": "外出请假",
+    "sanctions": "奖惩",
+    "positioning": "电子定位（第二十九条）",
+    "deadlines": "期限",
+    "notices": "通知",
+    "actions": "下一步",
+    "live": "实时",
+    "sos_banner": "紧急求助",
+    "kind": "类别",
+    "status": "状态",
+    "raised": "发生时间",
+    "count": "次数",
+    "verify": "校验哈希链",
+    "chain_ok": "哈希链完整",
+    "chain_bad": "哈希链断裂于条目",
+    "error": "错误",
+    "due": "到期日",
+    "basis": "依据",
+    "suggestions": "建议提请事项（须人工决定）",
+    "presence": "在场记录",
+    "not_in_force": "无生效的电子定位决定：不采集也不显示位置数据。",
+    "checkin": "登记报到/走访",
+    "request_leave": "申请外出",
+    "propose": "登记/提请",
+    "request_order": "申请电子定位",
+    "end_order": "解除电子定位",
+    "visit": "实地调查",
+    "opinion": "提交评估意见",
+    "new_assessment": "新委托",
+    "battery": "电量",
+    "last_frame": "最近一帧",
+    "frames": "数据帧",
+    "reports": "报告",
+    "decide": "决定",
+}
+STAGES_EN = {
+    "notified": "Awaiting report",
+    "reported": "Reported",
+    "received": "Received",
+    "announced": "Announced",
+    "supervising": "Under supervision",
+    "released": "Released",
+    "terminated": "Terminated",
+    "transferred": "Transferred",
+}
+TYPES_EN = {
+    "control": "Public surveillance",
+    "probation": "Probation",
+    "parole": "Parole",
+    "medical_parole": "Temporary execution outside prison",
+}
+ACTIONS = {
+    "report": ("登记报到", "Record report"),
+    "receive": ("接收登记", "Receive"),
+    "announce": ("入矫宣告", "Announce"),
+    "start_supervision": ("制定方案、分类管理", "Start supervision"),
+    "release": ("解除矫正", "Release"),
+    "terminate": ("终止矫正", "Terminate"),
+    "transfer": ("变更执行地", "Transfer"),
+}
+
+
+def t(key: str, lang: str) -> str:
+    """A UI string in the language (zh default); the key itself if unknown."""
+    table = EN if lang == "en" else ZH
+    return table.get(key, ZH.get(key, key))
+
+
+def label(kind: str, value: str, lang: str) -> str:
+    """A coded value (stage, case type, alert kind, ...) in words."""
+    if kind == "stage":
+        return STAGES_EN.get(value, value) if lang == "en" else stages.STAGES.get(value, value)
+    if kind == "case_type":
+        return TYPES_EN.get(value, value) if lang == "en" else stages.CASE_TYPES.get(value, value)
+    if kind == "alert":
+        k = alerts.KINDS.get(value)
+        return (k[2] if lang == "en" else k[1]) if k else value
+    if kind == "action":
+        a = ACTIONS.get(value)
+        return (a[1] if lang == "en" else a[0]) if a else value
+    if kind == "sanction":
+        return sanctions.KINDS.get(value, value) if lang != "en" else value.replace("_", " ")
+    if kind == "tier":
+        return leave.TIERS.get(value, value) if lang != "en" else value
+    if kind == "ground":
+        return positioning.GROUNDS.get(int(value), value)
+    if kind == "class":
+        return stages.CLASSES.get(value, value) if lang != "en" else value
+    return value

@@ -1,0 +1,123 @@
+"""Everything one running cloud holds: settings, store, calendar, live events, MQTT, jobs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from cloud import hubconfig
+from cloud.domain.calendar import Calendar, load_calendar
+from cloud.domain.positioning import presence_until
+from cloud.live import Live
+from cloud.settings import Settings
+from cloud.store import Store
+from protocol import topics
+
+log = logging.getLogger("sqjz.cloud")
+
+
+class Runtime:
+    """Built by create_app from Settings; nothing here exists at import time."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.store = Store(settings.db_path)
+        self.calendar: Calendar = load_calendar()
+        self.live = Live()
+        self.mqtt: Any = None  # MqttWorker when started
+        self.workers: list[Any] = []
+        self._scope_cache: dict[tuple[str, int | None], frozenset[int]] = {}
+        self._scope_version = ""
+        with self.store.tx():
+            self.store.meta_set("dispatch_enabled", "1" if settings.dispatch_url else "0")
+
+    def now(self) -> int:
+        """UTC seconds."""
+        return int(self.clock())
+
+    def scope(self, role: str, unit_id: int | None) -> frozenset[int]:
+        """Units a role at a unit may see (cached until the unit tree changes)."""
+        version = self.store.meta_get("units_version", "0")
+        if version != self._scope_version:
+            self._scope_cache.clear()
+            self._scope_version = version
+        key = (role, unit_id)
+        if key not in self._scope_cache:
+            self._scope_cache[key] = self.store.scope_for(role, unit_id)
+        return self._scope_cache[key]
+
+    # Publishing to hubs ------------------------------------------------------------------
+
+    def publish(self, topic: str, payload: bytes | str, retain: bool = False) -> None:
+        """Publish if the MQTT worker runs (it queues while the broker is away)."""
+        if self.mqtt is not None:
+            self.mqtt.publish(topic, payload, retain=retain)
+
+    def publish_configs(self) -> int:
+        """Build and publish the retained config of every hub (keys, presence permissions)."""
+        now = self.now()
+        import datetime as dt
+
+        moment = dt.datetime.fromtimestamp(now, dt.UTC)
+        bands = self.store.bands(active_only=True)
+        until: dict[int, int] = {}
+        for b in bands:
+            if b["person_id"] is not None:
+                until[int(b["band_id"])] = presence_until(
+                    self.store.orders_of_person(b["person_id"]), moment
+                )
+        out = []
+        with self.store.tx():
+            for hub in self.store.hubs():
+                version = self.store.bump_config_version(hub["hub_id"])
+                cfg = hubconfig.build(
+                    hub, bands, until, version, now, self.settings.presence_interval_s
+                )
+                out.append((topics.config(hub["hub_id"]), json.dumps(cfg, ensure_ascii=False)))
+        for topic, payload in out:
+            self.publish(topic, payload, retain=True)
+        return len(out)
+
+    def close(self) -> None:
+        """Stop workers and close the database."""
+        for w in reversed(self.workers):
+            try:
+                w.stop()
+            except Exception:
+                log.exception("stopping %r", w)
+        self.workers.clear()
+        if self.mqtt is not None:
+            self.mqtt.stop()
+            self.mqtt = None
+        self.store.close()
+
+
+class Periodic:
+    """A daemon thread calling fn(now) every interval seconds until stopped."""
+
+    def __init__(
+        self, name: str, interval: float, fn: Callable[[int], Any], clock: Callable[[], float]
+    ) -> None:
+        self.interval, self.fn, self.clock = interval, fn, clock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> Periodic:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.fn(int(self.clock()))
+            except Exception:
+                log.exception("periodic job %s failed", self._thread.name)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)

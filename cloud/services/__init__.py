@@ -1,0 +1,1 @@
+"""Use cases: domain rules applied to the store, one transaction and one audit entry per act."""

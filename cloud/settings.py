@@ -1,0 +1,110 @@
+"""One settings object for the cloud, read from SQJZ_* environment variables and an optional file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ENV_PREFIX = "SQJZ_"
+
+
+class Settings(BaseModel):
+    """Everything a county deployment sets; defaults suit one machine and the demo."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_dir: Path = Field(default_factory=lambda: Path.cwd() / "data" / "cloud")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    county_name: str = "示范县司法局"
+    default_lang: str = "zh"
+    # MQTT broker the ingest worker subscribes to (docs/mqtt.md).
+    mqtt_enabled: bool = True
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+    mqtt_tls_ca: Path | None = None
+    mqtt_client_id: str = "sqjz-cloud"
+    # Ingest: frames per transaction and how long a batch may wait to fill.
+    ingest_batch: int = 500
+    ingest_linger_s: float = 0.005
+    # Sessions and lockout.
+    session_ttl_s: int = 8 * 3600
+    session_idle_s: int = 30 * 60
+    lockout_failures: int = 5
+    lockout_s: int = 15 * 60
+    cookie_secure: bool = False
+    # Alerts: escalate an unacknowledged alert after this long (seconds); SOS sooner.
+    escalate_sos_s: int = 120
+    escalate_other_s: int = 4 * 3600
+    band_silent_s: int = 30 * 60
+    out_of_contact_s: int = 24 * 3600
+    low_battery_pct: int = 20
+    # 110 dispatch: a JSON POST per SOS, retried until the receiver answers 2xx.
+    dispatch_url: str | None = None
+    dispatch_token: str | None = None
+    dispatch_retry_s: float = 5.0
+    dispatch_retry_max_s: float = 300.0
+    # Background jobs (escalation, silence, deadlines, retention, positioning expiry).
+    jobs_interval_s: float = 30.0
+    presence_interval_s: int = 60
+    # Thresholds from the 2020 Implementing Measures: configurable, never hard-coded.
+    leave_office_max_days: int = 7
+    leave_county_max_days: int = 30
+    leave_window_days: int = 60
+    correction_reply_days: int = 15
+    out_of_contact_warning_days: int = 10
+    # Retention in days per data kind (see docs/cloud.md).
+    retain_frames_days: int = 3 * 365
+    retain_presence_days: int = 90
+    retain_sessions_days: int = 30
+    retain_security_days: int = 5 * 365
+    # First administrator, created on a fresh data folder if both are given.
+    admin_username: str | None = None
+    admin_password: str | None = None
+
+    @field_validator("default_lang")
+    @classmethod
+    def _lang(cls, value: str) -> str:
+        if value not in ("zh", "en"):
+            raise ValueError("default_lang must be zh or en")
+        return value
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite database file inside the data folder."""
+        return self.data_dir / "sqjz.db"
+
+
+def _env_values(env: Mapping[str, str]) -> dict[str, Any]:
+    """Settings fields given as SQJZ_<FIELD> variables (values parsed by pydantic)."""
+    out: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        key = ENV_PREFIX + name.upper()
+        if key in env:
+            out[name] = env[key]
+    return out
+
+
+def load_settings(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Settings from a TOML or JSON file (SQJZ_CONFIG), then the environment, then overrides."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    file = path or (Path(env["SQJZ_CONFIG"]) if env.get("SQJZ_CONFIG") else None)
+    if file is not None:
+        text = file.read_text(encoding="utf-8")
+        values.update(json.loads(text) if file.suffix == ".json" else tomllib.loads(text))
+    values.update(_env_values(env))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings(**values)

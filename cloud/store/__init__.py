@@ -1,0 +1,15 @@
+"""All SQL of the cloud lives in this package: one Store made of parts per domain."""
+
+from __future__ import annotations
+
+from cloud.store.base import NotFound, Row
+from cloud.store.cases import CaseStore
+from cloud.store.frames import BatchResult, CasConflict, FrameStore, Rejected, Verified
+from cloud.store.people import PeopleStore
+
+
+class Store(FrameStore, CaseStore, PeopleStore):
+    """The cloud's database (SQLite, WAL); `tx()` makes a request one transaction."""
+
+
+__all__ = ["BatchResult", "CasConflict", "NotFound", "Rejected", "Row", "Store", "Verified"]

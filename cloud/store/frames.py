@@ -1,0 +1,378 @@
+"""The ingest transaction: replay compare-and-set per band, frames, reports, alerts, SOS acks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from cloud.domain import frames as rules
+from cloud.domain.roles import SYSTEM
+from cloud.store.alerts import AlertStore
+from cloud.store.devices import DeviceStore
+from protocol import downlink, replay
+from protocol.frame import Frame
+from protocol.verify import SKEW_REPORT_S, clock_skew
+
+
+class Verified(NamedTuple):
+    """A frame that passed parse and signature outside the lock, with its hub metadata."""
+
+    frame: Frame
+    hub_id: int
+    hub_received_ms: int
+    rssi: int | None
+    hub_flags: int
+
+
+class Rejected(NamedTuple):
+    """A message refused before the replay check (malformed, unknown band, forged)."""
+
+    kind: str
+    hub_id: int | None
+    band_id: int | None
+    code: str
+    detail: str
+    raw: bytes
+
+
+class BatchResult(NamedTuple):
+    """What one ingest transaction did; `publish` is sent to MQTT after the commit."""
+
+    accepted: int
+    duplicates: int
+    refused: int
+    alerts: list[tuple[int, bool]]  # (alert id, newly opened)
+    publish: list[tuple[str, bytes]]  # (topic, payload)
+    verdicts: list[str]
+
+
+class CasConflict(RuntimeError):
+    """A band's state changed under us (another writer): the batch is retried whole."""
+
+
+class FrameStore(AlertStore, DeviceStore):
+    """Frame ingest on top of alerts and devices."""
+
+    def ingest_batch(
+        self,
+        batch: Sequence[Verified],
+        rejected: Sequence[Rejected],
+        now: int,
+        low_battery_pct: int = 20,
+        sos_ack_topic: Any = None,
+    ) -> BatchResult:
+        """One transaction for a batch of verified frames and refused messages."""
+        with self.tx():
+            return self._ingest(batch, rejected, now, low_battery_pct, sos_ack_topic)
+
+    def _ingest(
+        self,
+        batch: Sequence[Verified],
+        rejected: Sequence[Rejected],
+        now: int,
+        low_battery_pct: int,
+        sos_ack_topic: Any,
+    ) -> BatchResult:
+        band_ids = sorted({v.frame.band_id for v in batch})
+        states: dict[int, dict[str, Any]] = {}
+        for i in range(0, len(band_ids), 500):
+            part = band_ids[i : i + 500]
+            for r in self.q(
+                "SELECT b.band_id, b.hi, b.seen, b.floor, b.person_id, b.battery_pct, "
+                "p.village_id FROM bands b LEFT JOIN persons p ON p.id = b.person_id "
+                f"WHERE b.band_id IN ({','.join('?' * len(part))})",
+                part,
+            ):
+                r["old"] = (r["hi"], r["seen"])
+                r["state"] = (r["hi"], rules.from_db(r["seen"]))
+                states[r["band_id"]] = r
+        inserts: list[tuple[Any, ...]] = []
+        pending: dict[tuple[int, int], bytes] = {}
+        dup_updates: list[tuple[int, int]] = []
+        reports: list[tuple[Any, ...]] = []
+        verdicts: list[str] = []
+        accepted_frames: list[Verified] = []
+        digest = hashlib.sha256()
+        for v in batch:
+            f = v.frame
+            st = states.get(f.band_id)
+            if st is None:  # key revoked between verify and now
+                reports.append(
+                    (now, "unknown_band", f.band_id, v.hub_id, "unknown_band", None, "", f.raw)
+                )
+                verdicts.append(rules.REPLAY)
+                continue
+            verdict, new_state, gap = rules.window(st["state"], f.counter)
+            if verdict == replay.NEW:
+                st["state"] = new_state
+                result = rules.ACCEPT
+                if gap:
+                    reports.append(
+                        (now, "gap", f.band_id, v.hub_id, "", gap, f"before {f.counter}", None)
+                    )
+            else:
+                key = (f.band_id, f.counter)
+                stored = pending.get(key)
+                if stored is None:
+                    row = self.one("SELECT raw FROM frames WHERE band_id = ? AND counter = ?", key)
+                    stored = bytes(row["raw"]) if row else None
+                result = rules.with_history(verdict, f.counter, st["floor"], f.raw, stored)
+            verdicts.append(result)
+            if result == rules.ACCEPT:
+                pending[(f.band_id, f.counter)] = f.raw
+                accepted_frames.append(v)
+                digest.update(f.raw)
+                inserts.append(_frame_row(v, now))
+                skew = clock_skew(f, now)
+                if skew is not None and abs(skew) > SKEW_REPORT_S:
+                    reports.append((now, "skew", f.band_id, v.hub_id, "", skew, "", None))
+            elif result == rules.DUPLICATE:
+                dup_updates.append((f.band_id, f.counter))
+            else:
+                reports.append(
+                    (
+                        now,
+                        "replay" if result == rules.REPLAY else "replay_conflict",
+                        f.band_id,
+                        v.hub_id,
+                        "replay",
+                        f.counter,
+                        "",
+                        f.raw,
+                    )
+                )
+        for r in rejected:
+            reports.append(
+                (now, r.kind, r.band_id, r.hub_id, r.code, None, r.detail[:500], r.raw[:200])
+            )
+        if inserts:
+            self.conn.executemany(
+                "INSERT INTO frames (band_id, counter, type, band_time, flags, raw, fields, "
+                "received_at, hub_id, hub_received_ms, rssi, hub_flags) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                inserts,
+            )
+        if dup_updates:
+            self.conn.executemany(
+                "UPDATE frames SET hubs_heard = hubs_heard + 1 WHERE band_id = ? AND counter = ?",
+                dup_updates,
+            )
+        self._update_bands(states, accepted_frames, now)
+        if reports:
+            self.conn.executemany(
+                "INSERT INTO reports (at, kind, band_id, hub_id, code, value, detail, raw) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                reports,
+            )
+        alerts, publish = self._frame_alerts(
+            accepted_frames, states, verdicts, batch, rejected, now, low_battery_pct, sos_ack_topic
+        )
+        accepted = len(accepted_frames)
+        refused = len(batch) - accepted - len(dup_updates) + len(rejected)
+        if batch or rejected:
+            self.audit(
+                SYSTEM,
+                "ingest",
+                "frames",
+                f"{len(batch)}+{len(rejected)}",
+                {
+                    "accepted": accepted,
+                    "duplicates": len(dup_updates),
+                    "refused": refused,
+                    "sha256": digest.hexdigest(),
+                },
+                at=now,
+            )
+        return BatchResult(accepted, len(dup_updates), refused, alerts, publish, verdicts)
+
+    def _update_bands(
+        self, states: dict[int, dict[str, Any]], accepted: Sequence[Verified], now: int
+    ) -> None:
+        last: dict[int, Verified] = {}
+        battery: dict[int, int] = {}
+        for v in accepted:
+            last[v.frame.band_id] = v
+            level = rules.battery_of(v.frame.type_name, v.frame.fields)
+            if level is not None:
+                battery[v.frame.band_id] = level
+        for band_id, v in last.items():
+            st = states[band_id]
+            hi, seen = st["state"]
+            cur = self.x(
+                "UPDATE bands SET hi = ?, seen = ?, last_frame_at = ?, last_hub = ?, "
+                "battery_pct = coalesce(?, battery_pct) WHERE band_id = ? AND hi = ? AND seen = ?",
+                (hi, rules.to_db(seen), now, v.hub_id, battery.get(band_id), band_id, *st["old"]),
+            )
+            if cur.rowcount != 1:
+                raise CasConflict(f"band {band_id} state changed during the batch")
+
+    def _frame_alerts(
+        self,
+        accepted: Sequence[Verified],
+        states: dict[int, dict[str, Any]],
+        verdicts: Sequence[str],
+        batch: Sequence[Verified],
+        rejected: Sequence[Rejected],
+        now: int,
+        low_battery_pct: int,
+        sos_ack_topic: Any,
+    ) -> tuple[list[tuple[int, bool]], list[tuple[str, bytes]]]:
+        out: list[tuple[int, bool]] = []
+        publish: list[tuple[str, bytes]] = []
+        for v in accepted:
+            f = v.frame
+            found = rules.alert_for(f.type_name, f.fields, low_battery_pct)
+            if found is None:
+                continue
+            kind, detail = found
+            st = states[f.band_id]
+            detail = {**detail, "band_id": f.band_id, "counter": f.counter, "hub_id": v.hub_id}
+            got = self._alert_for_band(kind, detail, st, v.hub_id, now)
+            if got:
+                out.append(got)
+            if kind == "sos" and sos_ack_topic is not None:
+                publish += self._sos_ack(f, now, sos_ack_topic)
+                if got and got[1]:
+                    self._queue_dispatch(got[0], f, v, st, now)
+        for v, verdict in zip(batch, verdicts, strict=True):
+            if verdict == rules.CONFLICT:
+                st = states[v.frame.band_id]
+                got = self._alert_for_band(
+                    "security",
+                    {
+                        "band_id": v.frame.band_id,
+                        "counter": v.frame.counter,
+                        "hub_id": v.hub_id,
+                        "what": "counter reused with other bytes: cloned key or failed counter store",
+                    },
+                    st,
+                    v.hub_id,
+                    now,
+                )
+                if got:
+                    out.append(got)
+        for r in rejected:
+            if r.code == "bad_signature" and r.band_id is not None:
+                got = self.raise_alert(
+                    "security",
+                    f"band:{r.band_id}",
+                    {
+                        "band_id": r.band_id,
+                        "hub_id": r.hub_id,
+                        "what": "forged frame (bad signature)",
+                    },
+                    now,
+                    band_id=r.band_id,
+                    unit_id=self._hub_unit(r.hub_id),
+                )
+                if got:
+                    out.append(got)
+        return out, publish
+
+    def _alert_for_band(
+        self, kind: str, detail: dict[str, Any], st: dict[str, Any], hub_id: int, now: int
+    ) -> tuple[int, bool] | None:
+        person_id = st.get("person_id")
+        case = None
+        if person_id is not None:
+            case = self.one(
+                "SELECT id, village_id FROM cases WHERE person_id = ? AND closed_at IS NULL "
+                "ORDER BY id DESC LIMIT 1",
+                (person_id,),
+            )
+        unit_id = (case["village_id"] if case else st.get("village_id")) or self._hub_unit(hub_id)
+        subject = f"person:{person_id}" if person_id else f"band:{detail['band_id']}"
+        return self.raise_alert(
+            kind,
+            subject,
+            detail,
+            now,
+            person_id=person_id,
+            case_id=case["id"] if case else None,
+            band_id=int(detail["band_id"]),
+            unit_id=unit_id,
+        )
+
+    def _hub_unit(self, hub_id: int | None) -> int | None:
+        row = self.one("SELECT unit_id FROM hubs WHERE hub_id = ?", (hub_id,)) if hub_id else None
+        return int(row["unit_id"]) if row else None
+
+    def _sos_ack(self, f: Frame, now: int, topic_for: Any) -> list[tuple[str, bytes]]:
+        counter, key = self.next_downlink_counter(f.band_id)
+        raw = downlink.encode(
+            key,
+            "sos_ack",
+            f.band_id,
+            counter,
+            now,
+            {"sos_id": f.fields["sos_id"], "status": downlink.SOS_RECEIVED},
+        )
+        self.x(
+            "INSERT INTO downlinks (band_id, counter, type, raw, created_at, published_at) "
+            "VALUES (?, ?, 'sos_ack', ?, ?, ?)",
+            (f.band_id, counter, raw, now, now),
+        )
+        return [(topic_for(h, f.band_id), raw) for h in self.downlink_hubs(f.band_id, now)]
+
+    def _queue_dispatch(
+        self, alert_id: int, f: Frame, v: Verified, st: dict[str, Any], now: int
+    ) -> None:
+        if self.meta_get("dispatch_enabled", "0") != "1":
+            return
+        payload = sos_payload(self, alert_id, f, v, st, now)
+        self.x(
+            "INSERT INTO dispatches (alert_id, payload, next_at, created_at) VALUES (?, ?, ?, ?)",
+            (alert_id, json.dumps(payload, ensure_ascii=False), now, now),
+        )
+
+
+def sos_payload(
+    store: FrameStore, alert_id: int, f: Frame, v: Verified, st: dict[str, Any], now: int
+) -> dict[str, Any]:
+    """The 110 dispatch message: who, what, and the best location known."""
+    person = (
+        store.one(
+            "SELECT name, gender, phone, address FROM persons WHERE id = ?", (st.get("person_id"),)
+        )
+        if st.get("person_id")
+        else None
+    )
+    # Best location: the hub the band itself names (only if the person opted in to SOS location),
+    # else the hub that relayed the frame; both are fixed, registered positions.
+    hub_id = f.fields["hub_id"] or v.hub_id
+    hub = store.one("SELECT hub_id, name, lat, lon, address FROM hubs WHERE hub_id = ?", (hub_id,))
+    return {
+        "type": "sqjz.sos",
+        "alert_id": alert_id,
+        "time": now,
+        "band_id": f.band_id,
+        "sos_id": f.fields["sos_id"],
+        "reason": {1: "button", 2: "fall", 3: "heart_rate"}[f.fields["reason"]],
+        "person": person,
+        "location": {
+            "source": "hub" if hub else "address",
+            "hub": hub,
+            "address": person["address"] if person else None,
+        },
+    }
+
+
+def _frame_row(v: Verified, now: int) -> tuple[Any, ...]:
+    f = v.frame
+    fields = {k: (val.hex() if isinstance(val, bytes) else val) for k, val in f.fields.items()}
+    return (
+        f.band_id,
+        f.counter,
+        f.type_name,
+        f.band_time,
+        f.flags,
+        f.raw,
+        json.dumps(fields, separators=(",", ":")),
+        now,
+        v.hub_id,
+        v.hub_received_ms,
+        v.rssi,
+        v.hub_flags,
+    )

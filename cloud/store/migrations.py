@@ -1,0 +1,431 @@
+"""Versioned schema migrations; each runs once, in order, inside one transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+# (version, name, SQL). Append only: never edit a migration that has shipped.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "units, people, cases and the legal process",
+        """
+CREATE TABLE units (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN
+    ('county', 'office', 'village', 'procuratorate', 'police', 'court', 'other')),
+  name TEXT NOT NULL,
+  parent_id INTEGER REFERENCES units(id),
+  code TEXT,
+  lat REAL,
+  lon REAL
+);
+CREATE TABLE persons (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  id_number TEXT NOT NULL UNIQUE,
+  gender TEXT NOT NULL CHECK (gender IN ('male', 'female', 'other')),
+  birth_date TEXT,
+  phone TEXT,
+  address TEXT,
+  village_id INTEGER NOT NULL REFERENCES units(id),
+  office_id INTEGER NOT NULL REFERENCES units(id),
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE,
+  display_name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN
+    ('person', 'village', 'office', 'county_head', 'procuratorate', 'admin')),
+  unit_id INTEGER REFERENCES units(id),
+  person_id INTEGER REFERENCES persons(id),
+  password_hash TEXT NOT NULL,
+  failed_logins INTEGER NOT NULL DEFAULT 0,
+  locked_until INTEGER NOT NULL DEFAULT 0,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  CHECK (role = 'admin' OR unit_id IS NOT NULL),
+  CHECK ((role = 'person') = (person_id IS NOT NULL))
+);
+CREATE TABLE sessions (
+  token_hash TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL
+);
+CREATE TABLE cases (
+  id INTEGER PRIMARY KEY,
+  person_id INTEGER NOT NULL REFERENCES persons(id),
+  case_type TEXT NOT NULL CHECK (case_type IN ('control', 'probation', 'parole', 'medical_parole')),
+  authority_kind TEXT NOT NULL,
+  authority_name TEXT NOT NULL,
+  judgment_no TEXT NOT NULL,
+  effective_on TEXT NOT NULL,
+  term_start TEXT NOT NULL,
+  term_end TEXT NOT NULL,
+  stage TEXT NOT NULL,
+  class_level TEXT,
+  plan TEXT,
+  office_id INTEGER NOT NULL REFERENCES units(id),
+  village_id INTEGER NOT NULL REFERENCES units(id),
+  opened_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  supervision_started_at INTEGER,
+  closed_at INTEGER,
+  missing_since INTEGER,
+  extra TEXT NOT NULL DEFAULT '{}',
+  CHECK (term_end > term_start)
+);
+CREATE INDEX cases_office ON cases(office_id, stage);
+CREATE TABLE case_events (
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  at INTEGER NOT NULL,
+  action TEXT NOT NULL,
+  from_stage TEXT,
+  to_stage TEXT,
+  actor_id INTEGER,
+  detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX case_events_case ON case_events(case_id, at);
+CREATE TABLE assessments (
+  id INTEGER PRIMARY KEY,
+  requester_kind TEXT NOT NULL CHECK (requester_kind IN ('court', 'procuratorate', 'police', 'prison')),
+  requester_name TEXT NOT NULL,
+  request_no TEXT NOT NULL,
+  received_on TEXT NOT NULL,
+  fast_track INTEGER NOT NULL DEFAULT 0,
+  office_id INTEGER NOT NULL REFERENCES units(id),
+  subject_name TEXT NOT NULL,
+  subject_id_number TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'returned', 'withdrawn')),
+  opinion TEXT,
+  recommendation TEXT,
+  signed_by INTEGER REFERENCES users(id),
+  returned_on TEXT,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE assessment_visits (
+  id INTEGER PRIMARY KEY,
+  assessment_id INTEGER NOT NULL REFERENCES assessments(id),
+  visited_on TEXT NOT NULL,
+  place TEXT NOT NULL,
+  notes TEXT NOT NULL,
+  photos TEXT NOT NULL DEFAULT '[]',
+  signatures TEXT NOT NULL DEFAULT '[]',
+  staff_id INTEGER REFERENCES users(id)
+);
+CREATE TABLE deadlines (
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER REFERENCES cases(id),
+  assessment_id INTEGER REFERENCES assessments(id),
+  unit_id INTEGER NOT NULL REFERENCES units(id),
+  kind TEXT NOT NULL,
+  due_on TEXT NOT NULL,
+  basis TEXT NOT NULL,
+  provisional INTEGER NOT NULL DEFAULT 0,
+  done_at INTEGER,
+  alerted_at INTEGER
+);
+CREATE INDEX deadlines_open ON deadlines(due_on) WHERE done_at IS NULL;
+CREATE TABLE checkins (
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  at INTEGER NOT NULL,
+  method TEXT NOT NULL CHECK (method IN ('office', 'visit', 'phone', 'kiosk', 'video')),
+  place TEXT NOT NULL DEFAULT '',
+  note TEXT NOT NULL DEFAULT '',
+  staff_id INTEGER REFERENCES users(id)
+);
+CREATE INDEX checkins_case ON checkins(case_id, at);
+CREATE TABLE leave_requests (
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  starts_on TEXT NOT NULL,
+  ends_on TEXT NOT NULL,
+  days INTEGER NOT NULL,
+  destination TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  tier TEXT NOT NULL CHECK (tier IN ('office', 'county', 'superior')),
+  notify_procuratorate INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'requested'
+    CHECK (status IN ('requested', 'approved', 'refused', 'returned', 'cancelled')),
+  decided_by INTEGER REFERENCES users(id),
+  decided_at INTEGER,
+  decision_note TEXT,
+  returned_at INTEGER,
+  created_by INTEGER REFERENCES users(id),
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE sanctions (
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('proposed', 'decided', 'refused', 'sent', 'ruled')),
+  reason TEXT NOT NULL,
+  evidence TEXT NOT NULL DEFAULT '[]',
+  proposed_by INTEGER REFERENCES users(id),
+  proposed_at INTEGER NOT NULL,
+  decided_by INTEGER REFERENCES users(id),
+  decided_at INTEGER,
+  outcome TEXT,
+  due_on TEXT,
+  corrected INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE positioning_orders (
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  ground INTEGER NOT NULL CHECK (ground BETWEEN 1 AND 5),
+  reason TEXT NOT NULL,
+  assessment TEXT NOT NULL DEFAULT '',
+  starts_on TEXT NOT NULL,
+  ends_on TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'requested'
+    CHECK (status IN ('requested', 'approved', 'refused', 'ended', 'expired')),
+  renewal_of INTEGER REFERENCES positioning_orders(id),
+  requested_by INTEGER REFERENCES users(id),
+  requested_at INTEGER NOT NULL,
+  approved_by INTEGER REFERENCES users(id),
+  approved_at INTEGER,
+  ended_by INTEGER REFERENCES users(id),
+  ended_at INTEGER,
+  end_reason TEXT
+);
+CREATE TABLE notices (
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  recipient_kind TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  sent_at INTEGER NOT NULL,
+  content TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE correction_notices (
+  id INTEGER PRIMARY KEY,
+  county_id INTEGER NOT NULL REFERENCES units(id),
+  case_id INTEGER REFERENCES cases(id),
+  filed_by INTEGER NOT NULL REFERENCES users(id),
+  filed_at INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  due_on TEXT NOT NULL,
+  response TEXT,
+  adopted INTEGER,
+  responded_by INTEGER REFERENCES users(id),
+  responded_at INTEGER
+);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+""",
+    ),
+    (
+        2,
+        "bands, hubs, frames, alerts, dispatch",
+        """
+CREATE TABLE hubs (
+  hub_id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  unit_id INTEGER NOT NULL REFERENCES units(id),
+  lat REAL,
+  lon REAL,
+  address TEXT NOT NULL DEFAULT '',
+  token_hash TEXT NOT NULL,
+  config_version INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT '{}',
+  online INTEGER NOT NULL DEFAULT 0,
+  last_seen INTEGER
+);
+CREATE TABLE bands (
+  band_id INTEGER PRIMARY KEY,
+  public_key BLOB NOT NULL,
+  dl_key BLOB NOT NULL,
+  dl_counter INTEGER NOT NULL DEFAULT 0,
+  person_id INTEGER REFERENCES persons(id),
+  sos_location INTEGER NOT NULL DEFAULT 0,
+  enrolled_at INTEGER NOT NULL,
+  enrolled_hub INTEGER,
+  active INTEGER NOT NULL DEFAULT 1,
+  hi INTEGER NOT NULL DEFAULT -1,
+  seen INTEGER NOT NULL DEFAULT 0,
+  floor INTEGER NOT NULL DEFAULT -1,
+  last_frame_at INTEGER,
+  last_hub INTEGER,
+  battery_pct INTEGER
+);
+CREATE TABLE frames (
+  id INTEGER PRIMARY KEY,
+  band_id INTEGER NOT NULL,
+  counter INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  band_time INTEGER NOT NULL,
+  flags INTEGER NOT NULL,
+  raw BLOB NOT NULL,
+  fields TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  hub_id INTEGER NOT NULL,
+  hub_received_ms INTEGER NOT NULL,
+  rssi INTEGER,
+  hub_flags INTEGER NOT NULL,
+  hubs_heard INTEGER NOT NULL DEFAULT 1,
+  UNIQUE (band_id, counter)
+);
+CREATE INDEX frames_band_time ON frames(band_id, received_at);
+CREATE TABLE reports (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  band_id INTEGER,
+  hub_id INTEGER,
+  code TEXT NOT NULL DEFAULT '',
+  value INTEGER,
+  detail TEXT NOT NULL DEFAULT '',
+  raw BLOB
+);
+CREATE INDEX reports_band ON reports(band_id, at);
+CREATE TABLE presence (
+  id INTEGER PRIMARY KEY,
+  band_id INTEGER NOT NULL,
+  hub_id INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  rssi INTEGER,
+  received_at INTEGER NOT NULL
+);
+CREATE INDEX presence_band ON presence(band_id, last_seen);
+CREATE TABLE enrolments (
+  id INTEGER PRIMARY KEY,
+  band_id INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  nonce BLOB NOT NULL,
+  cloud_private BLOB,
+  cloud_public BLOB NOT NULL,
+  hub_id INTEGER NOT NULL REFERENCES hubs(hub_id),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  completed_at INTEGER
+);
+CREATE TABLE downlinks (
+  id INTEGER PRIMARY KEY,
+  band_id INTEGER NOT NULL REFERENCES bands(band_id),
+  counter INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  raw BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  published_at INTEGER,
+  UNIQUE (band_id, counter)
+);
+CREATE TABLE alerts (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  status TEXT NOT NULL DEFAULT 'open'
+    CHECK (status IN ('open', 'acknowledged', 'escalated', 'resolved')),
+  fold_key TEXT NOT NULL,
+  person_id INTEGER REFERENCES persons(id),
+  case_id INTEGER REFERENCES cases(id),
+  band_id INTEGER,
+  unit_id INTEGER REFERENCES units(id),
+  raised_at INTEGER NOT NULL,
+  last_at INTEGER NOT NULL,
+  count INTEGER NOT NULL DEFAULT 1,
+  detail TEXT NOT NULL DEFAULT '{}',
+  acked_by INTEGER REFERENCES users(id),
+  acked_at INTEGER,
+  escalated_at INTEGER,
+  escalation_level INTEGER NOT NULL DEFAULT 0,
+  resolved_by INTEGER REFERENCES users(id),
+  resolved_at INTEGER,
+  note TEXT
+);
+CREATE UNIQUE INDEX alerts_fold ON alerts(fold_key) WHERE status != 'resolved';
+CREATE INDEX alerts_status ON alerts(status, priority, raised_at);
+CREATE TABLE alert_suspensions (
+  id INTEGER PRIMARY KEY,
+  person_id INTEGER NOT NULL REFERENCES persons(id),
+  kind TEXT NOT NULL,
+  reason TEXT NOT NULL CHECK (length(trim(reason)) > 0),
+  by_user INTEGER NOT NULL REFERENCES users(id),
+  from_at INTEGER NOT NULL,
+  until_at INTEGER NOT NULL
+);
+CREATE TABLE dispatches (
+  id INTEGER PRIMARY KEY,
+  alert_id INTEGER NOT NULL REFERENCES alerts(id),
+  payload TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER NOT NULL,
+  delivered_at INTEGER,
+  last_error TEXT,
+  created_at INTEGER NOT NULL
+);
+""",
+    ),
+    (
+        3,
+        "append-only hash-chained audit log",
+        """
+CREATE TABLE audit (
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  role TEXT NOT NULL,
+  action TEXT NOT NULL,
+  object_kind TEXT NOT NULL,
+  object_id TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+""",
+    ),
+]
+
+
+def statements(script: str) -> list[str]:
+    """Split a script into complete statements (trigger bodies contain semicolons)."""
+    out: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        raise ValueError(f"incomplete SQL statement: {buf.strip()[:60]}")
+    return out
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    """The highest applied migration, 0 for a new database."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations "
+        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+    )
+    row = conn.execute("SELECT max(version) FROM _migrations").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(conn: sqlite3.Connection) -> list[int]:
+    """Apply every pending migration, each in its own transaction; return the versions applied."""
+    applied = []
+    for version, name, script in MIGRATIONS:
+        if version <= current_version(conn):
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for stmt in statements(script):
+                conn.execute(stmt)
+            conn.execute(
+                "INSERT INTO _migrations VALUES (?, ?, ?)", (version, name, int(time.time()))
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(version)
+    return applied
