@@ -1,1 +1,1 @@
-"""The band's sensing algorithms: pure integer/float code, no hardware, shared with the replay tool."""
+"""The band's sensing algorithms: pure integer/float code, no hardware; the replay runs them."""

@@ -1,0 +1,109 @@
+"""Energy expenditure: Keytel et al. 2005 from heart rate, METs when the heart rate is unsure."""
+
+# Keytel LR, Goedecke JH, Noakes TD, et al. "Prediction of energy expenditure from heart rate
+# monitoring during submaximal exercise." J Sports Sci 2005;23(3):289-297. The equation without
+# VO2max (kJ/min; HR in beats/min, W in kg, A in years):
+#   men:    EE = -55.0969 + 0.6309 HR + 0.1988 W + 0.2017 A
+#   women:  EE = -20.4022 + 0.4472 HR - 0.1263 W + 0.0740 A
+# It was fitted on submaximal exercise; at resting heart rates it is wrong (it can even go
+# negative). So, like the flex-HR method (Spurr et al. 1988), below FLEX_LOW beats above the
+# person's resting HR the band counts resting energy (MET_REST), above FLEX_HIGH it counts
+# Keytel, and in between it ramps linearly from one to the other, so the curve is continuous
+# and a 1 BPM error never moves a minute from rest to exercise in one jump.
+#
+# Without a trusted heart rate (confidence below HR_TRUSTED, off skin, no PPG) it falls back to
+# METs (Ainsworth et al., Compendium of Physical Activities 2011): sitting quietly 1.3 MET;
+# walking from cadence with the CADENCE-Adults heuristic (Tudor-Locke et al. 2019: 100 steps/min
+# ~ 3 MET, 130 steps/min ~ 6 MET; clamped to the Compendium's slow walk, 2.0 MET, and 8 MET);
+# labour 3.8 MET (general gardening / cleaning at moderate effort). kcal/min = MET * 3.5 * kg / 200.
+
+REST = "rest"
+WALK = "walk"
+LABOUR = "labour"
+
+KJ_PER_KCAL = 4.184
+HR_TRUSTED = 50
+FLEX_LOW = 10
+FLEX_HIGH = 40
+MET_REST = 1.3
+MET_LABOUR = 3.8
+MET_WALK_MIN = 2.0
+MET_WALK_MAX = 8.0
+
+
+def keytel_kcal_min(bpm, sex, weight_kg, age):
+    """Keytel 2005 energy expenditure in kcal/min (may be <= 0 at low heart rates)."""
+    if sex == "f":
+        kj = -20.4022 + 0.4472 * bpm - 0.1263 * weight_kg + 0.074 * age
+    elif sex == "m":
+        kj = -55.0969 + 0.6309 * bpm + 0.1988 * weight_kg + 0.2017 * age
+    else:
+        raise ValueError("sex must be 'm' or 'f'")
+    return kj / KJ_PER_KCAL
+
+
+def met_kcal_min(met, weight_kg):
+    """kcal/min of an activity of `met` METs (ACSM: MET x 3.5 ml/kg/min, 5 kcal per litre O2)."""
+    return met * 3.5 * weight_kg / 200.0
+
+
+def walking_met(cadence_spm):
+    """METs of walking at a cadence: 3 MET at 100 steps/min, +0.1 MET per step/min."""
+    met = 3.0 + (cadence_spm - 100) * 0.1
+    return max(MET_WALK_MIN, min(MET_WALK_MAX, met))
+
+
+def activity_met(activity, cadence_spm):
+    """MET value for an activity class (the fallback when the heart rate is unsure)."""
+    if activity == WALK:
+        return walking_met(cadence_spm)
+    if activity == LABOUR:
+        return MET_LABOUR
+    return MET_REST
+
+
+def hr_kcal_min(bpm, sex, weight_kg, age, rest_hr):
+    """kcal/min from heart rate: resting below rest+FLEX_LOW, Keytel above rest+FLEX_HIGH."""
+    rest = met_kcal_min(MET_REST, weight_kg)
+    low = rest_hr + FLEX_LOW
+    high = rest_hr + FLEX_HIGH
+    if bpm <= low:
+        return rest
+    top = max(rest, keytel_kcal_min(high, sex, weight_kg, age))
+    if bpm >= high:
+        return max(top, keytel_kcal_min(bpm, sex, weight_kg, age))
+    return rest + (top - rest) * (bpm - low) / (high - low)
+
+
+class EnergyMeter:
+    """Accumulates kcal for one person; `add` each closed period (seconds) of measurements."""
+
+    def __init__(self, sex, weight_kg, age, rest_hr):
+        if sex not in ("m", "f"):
+            raise ValueError("sex must be 'm' or 'f'")
+        if not (20 <= weight_kg <= 300 and 10 <= age <= 110 and 30 <= rest_hr <= 120):
+            raise ValueError("weight_kg 20..300, age 10..110, rest_hr 30..120")
+        self.sex = sex
+        self.weight_kg = weight_kg
+        self.age = age
+        self.rest_hr = rest_hr
+        self.total_kcal = 0.0
+        self.active_kcal = 0.0  # above resting energy: the part the activity itself cost
+        self.seconds_hr = 0  # seconds estimated from heart rate
+        self.seconds_met = 0  # seconds estimated from METs (heart rate unsure or absent)
+
+    def add(self, seconds, bpm, confidence, activity, cadence_spm):
+        """Add `seconds` of activity; return the kcal added."""
+        if seconds <= 0:
+            return 0.0
+        if bpm is not None and confidence >= HR_TRUSTED and 30 <= bpm <= 230:
+            per_min = hr_kcal_min(bpm, self.sex, self.weight_kg, self.age, self.rest_hr)
+            self.seconds_hr += seconds
+        else:
+            per_min = met_kcal_min(activity_met(activity, cadence_spm), self.weight_kg)
+            self.seconds_met += seconds
+        kcal = per_min * seconds / 60.0
+        rest = met_kcal_min(MET_REST, self.weight_kg) * seconds / 60.0
+        self.total_kcal += kcal
+        self.active_kcal += max(0.0, kcal - rest)
+        return kcal
