@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("sqjz.demo", "start the whole system on this machine (embedded defaults)"),
     "bench": ("sqjz.bench", "run benchmarks and write docs/benchmarks.md"),
     "selftest": ("sqjz.selftest", "check the frame protocol under CPython and MicroPython"),
+    "replay": ("sqjz.replay", "run the band's algorithms under MicroPython on a recording (CSV)"),
     "cloud": ("cloud.cli", "serve the county cloud (web UI, API, MQTT ingest); create-admin"),
 }
 
