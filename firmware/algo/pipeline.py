@@ -23,7 +23,7 @@ class Pipeline:
         self.activity = ActivityClassifier(self.rate_hz, rest_hr)
         self.energy = EnergyMeter(sex, weight_kg, age, rest_hr)
         self.samples = 0
-        self.windows = []  # (t_end_s, bpm or None, confidence) not yet drained
+        self.windows = []  # (t_end_s, bpm or None, confidence, activity, cadence) not drained
         self._bpm = None
         self._conf = 0
 
@@ -38,7 +38,15 @@ class Pipeline:
             if self.hr.windows != done:
                 self._bpm = bpm
                 self._conf = self.hr.last_confidence if bpm is not None else 0
-                self.windows.append((self.samples // self.rate_hz, bpm, self._conf))
+                self.windows.append(
+                    (
+                        self.samples // self.rate_hz,
+                        bpm,
+                        self._conf,
+                        self.activity.last,
+                        self.steps.cadence_spm(),
+                    )
+                )
         if self.samples % self.rate_hz == 0:
             self._second()
 
@@ -59,7 +67,7 @@ class Pipeline:
 
     def drain(self):
         """HR windows completed since the last call, as lists (JSON-ready)."""
-        out = [[t, b, c] for t, b, c in self.windows]
+        out = [list(w) for w in self.windows]
         self.windows = []
         return out
 
