@@ -1,0 +1,45 @@
+"""Duty cycle and reporting constants; hardware/power_budget.py computes battery life from these."""
+
+SAMPLE_HZ = 25  # accelerometer and PPG sample rate handed to the algorithms
+
+# CPU wake-ups: the service timer drains the sensor FIFOs in batches.
+SERVICE_MS_PPG = 1000  # PPG running: its 32-sample FIFO must be read at least every 1.28 s
+SERVICE_MS_IDLE = 4000  # accelerometer only: 100 samples wait in its 1 KB FIFO (holds 146)
+
+# PPG: continuous during a community-service session (evidence), else a duty cycle that still
+# catches a band slipped off the wrist within PPG_PERIOD_S.
+PPG_PERIOD_S = 120
+PPG_ON_S = 30
+OFF_SKIN_IR = 3000  # IR counts at 2 mA below which nothing reflects: no skin under the band
+
+# Radio: advertising interval by situation, and hanging up idle links.
+ADV_MS = 2000
+ADV_PRESENCE_MS = 1000  # an Art. 29 presence order is in force: hubs log presence faster
+ADV_SOS_MS = 200  # an SOS waits for its acknowledgement
+ADV_LOW_BATTERY_MS = 5000  # critical battery: keep the link possible, spend little
+CONN_IDLE_S = 15  # no frame or write for this long: disconnect, the hub reconnects on need
+
+# Checks.
+STRAP_CHECK_S = 60  # resistance check of the strap loop (the open-circuit interrupt is instant)
+BATTERY_CHECK_S = 60
+WDT_MS = 30000
+
+# Reporting defaults (the cloud's config downlink may change them within these limits).
+ACTIVITY_S = 300
+HEARTBEAT_S = 900
+ACTIVITY_S_RANGE = (60, 3600)
+HEARTBEAT_S_RANGE = (60, 86400)
+
+# SOS.
+LONG_PRESS_MS = 3000
+SOS_BACKOFF_S = (10, 20, 40, 80, 160, 300)  # then every 300 s until acknowledged
+
+# Battery: reference cell and the average current hardware/power.md budgets for normal mode.
+CELL_MAH = 300
+BUDGET_MA = 1.6
+LOW_PCT = 20
+CRITICAL_PCT = 5
+
+# Downlink refusals answered with cmd_result at most this often (a flood of forgeries must not
+# make the band sign and send without end).
+REFUSAL_ANSWER_S = 10

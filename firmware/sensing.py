@@ -1,0 +1,78 @@
+"""The one door between the main loop and the sensing algorithms.
+
+firmware/algo (issue 3 part A) owns the algorithms; until a module of it exists the interim
+ones in firmware/interim_algo.py stand in with the same interfaces. `SOURCE` says which ran.
+"""
+
+try:
+    from firmware.algo.steps import StepCounter
+
+    _steps_src = "algo"
+except ImportError:
+    from firmware.interim_algo import StepCounter
+
+    _steps_src = "interim"
+try:
+    from firmware.algo.heartrate import HeartRate
+
+    _hr_src = "algo"
+except ImportError:
+    from firmware.interim_algo import HeartRate
+
+    _hr_src = "interim"
+try:
+    from firmware.algo.energy import EnergyMeter
+
+    _energy_src = "algo"
+except ImportError:
+    from firmware.interim_algo import EnergyMeter
+
+    _energy_src = "interim"
+from firmware.interim_algo import ActivityClassifier
+
+SOURCE = {"steps": _steps_src, "hr": _hr_src, "energy": _energy_src, "activity": "interim"}
+HR_TRUSTED = 50  # confidence (0-100) from which a heart rate counts as valid
+DEFAULT_PROFILE = {"sex": "m", "weight_kg": 70, "age": 40, "rest_hr": 70}
+
+
+class Sensing:
+    """Feeds samples to the algorithms and closes each second into plain numbers."""
+
+    def __init__(self, rate_hz, profile=None):
+        p = profile or DEFAULT_PROFILE
+        self.rate = rate_hz
+        self.steps = StepCounter(rate_hz)
+        self.hr = HeartRate(rate_hz)
+        self.activity = ActivityClassifier(rate_hz)
+        self.energy = EnergyMeter(p["sex"], p["weight_kg"], p["age"], p["rest_hr"])
+        self._new_steps = 0
+        self._bpm = None
+
+    def accel(self, x, y, z):
+        """One accelerometer sample in mg."""
+        self._new_steps += self.steps.feed(x, y, z)
+        self.activity.feed(x, y, z)
+
+    def ppg(self, value, x, y, z):
+        """One PPG sample with the acceleration at the same moment."""
+        self._bpm = self.hr.feed(value, x, y, z)
+
+    def second(self, seconds, ppg_on):
+        """Close `seconds` of data: (steps, bpm or None, activity, kcal_x10)."""
+        cadence = self.steps.cadence_spm()
+        activity = self.activity.second(cadence)
+        bpm = None
+        conf = 0
+        if ppg_on and self._bpm is not None:
+            conf = self.hr.last_confidence
+            if conf >= HR_TRUSTED:
+                bpm = self._bpm
+        kcal = self.energy.add(seconds, bpm, conf, activity, cadence)
+        steps = self._new_steps
+        self._new_steps = 0
+        return steps, bpm, activity, kcal
+
+    def reset_hr(self):
+        """Forget beat history (the PPG was off; old beats say nothing about now)."""
+        self.hr = HeartRate(self.rate)
+        self._bpm = None

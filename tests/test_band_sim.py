@@ -1,0 +1,209 @@
+"""SimBand: the real firmware under MicroPython, driven as a hub would drive a band over GATT."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+from protocol import downlink, frame, gatt
+from protocol.frame import Frame
+from protocol.verify import Keyring, verify_frame
+from protocol.x25519 import ed25519_public_to_x25519
+from simulators.band import SimBand
+
+BAND = 66051
+SEED = bytes(range(1, 33))
+
+
+class Hub:
+    """The central side: connect, hello, reassemble and verify notifications, acknowledge."""
+
+    def __init__(self, band: SimBand, hub_id: int = 12) -> None:
+        self.band = band
+        self.hub_id = hub_id
+        self.keyring = Keyring({band.band_id: band.public_key})
+        self.reassembler = gatt.Reassembler()
+        self.dl_key: bytes | None = None
+        self.dl_counter = 0
+
+    def connect(self, mtu: int = 247) -> None:
+        self.band.connect(mtu)
+        self.band.write(gatt.CONTROL_UUID, gatt.hub_hello(self.hub_id, int(self.band.now)))
+
+    def frames(self, ack: bool = True) -> list[Frame]:
+        out = []
+        for note in self.band.take_notifications():
+            raw = self.reassembler.feed(note)
+            if raw is None:
+                continue
+            f = verify_frame(raw, self.keyring)  # raises on any bad signature
+            out.append(f)
+            if ack:
+                self.band.write(gatt.CONTROL_UUID, gatt.ack(f.counter))
+        return out
+
+    def enrol(self) -> Frame:
+        cloud = X25519PrivateKey.from_private_bytes(bytes(range(40, 72)))
+        cloud_public = cloud.public_key().public_bytes_raw()
+        nonce = bytes(range(100, 116))
+        self.band.write(gatt.CONTROL_UUID, bytes([gatt.OP_ENROL_CHALLENGE]) + nonce + cloud_public)
+        (enrol,) = [f for f in self.frames() if f.type_name == "enrol"]
+        shared = cloud.exchange(
+            X25519PublicKey.from_public_bytes(ed25519_public_to_x25519(self.band.public_key))
+        )
+        key = downlink.derive_key(shared, nonce, self.band.band_id)
+        assert enrol.fields["nonce"] == nonce
+        assert enrol.fields["confirm"] == downlink.enrol_confirm(key, nonce, cloud_public)
+        self.dl_key = key
+        return enrol
+
+    def downlink(self, dtype: str, fields: dict[str, Any], key: bytes | None = None) -> bytes:
+        self.dl_counter += 1
+        raw = downlink.encode(
+            key or self.dl_key or bytes(32),
+            dtype,
+            self.band.band_id,
+            self.dl_counter,
+            int(self.band.now),
+            fields,
+        )
+        self.send_raw(raw)
+        return raw
+
+    def send_raw(self, raw: bytes) -> None:
+        self.band.write(gatt.CONTROL_UUID, bytes([gatt.OP_DOWNLINK]) + raw)
+
+    def results(self) -> list[tuple[int, int]]:
+        return [
+            (f.fields["downlink_counter"], f.fields["result"])
+            for f in self.frames()
+            if f.type_name == "cmd_result"
+        ]
+
+
+@pytest.fixture()
+def band() -> Iterator[SimBand]:
+    with SimBand(BAND, SEED) as b:
+        yield b
+
+
+def test_key_comes_from_the_rng_and_identity_and_advert_say_so(band: SimBand) -> None:
+    want = Ed25519PrivateKey.from_private_bytes(SEED).public_key().public_bytes_raw()
+    assert band.public_key == want
+    adv = band.advertisement()
+    assert adv is not None
+    assert adv["name"] == f"SQJZ-{BAND}"
+    assert adv["service_uuids"] == [gatt.SERVICE_UUID]
+    band_id, status = gatt.unpack_adv_status(adv["manufacturer_data"][gatt.MANUFACTURER_ID])
+    assert band_id == BAND
+    assert status == gatt.ADV_UNENROLLED | gatt.ADV_FRAMES_QUEUED  # boot heartbeat waits
+    band.connect()
+    assert band.advertisement() is None  # connected: not advertising
+    assert gatt.unpack_identity(band.read(gatt.IDENTITY_UUID)) == (BAND, want, 0x0100, 1, False)
+
+
+def test_frames_verify_are_acked_and_leave_the_queue(band: SimBand) -> None:
+    band.advance(610)
+    hub = Hub(band)
+    hub.connect(mtu=23)  # the smallest MTU: every frame travels in fragments
+    got = hub.frames()
+    assert [f.type_name for f in got] == ["heartbeat", "activity", "activity"]
+    assert [f.counter for f in got] == [0, 1, 2]
+    assert all(f.flags & frame.FLAG_QUEUED and f.flags & frame.FLAG_TIME_UNSYNCED for f in got)
+    # Windows close at the first sensor drain (every 1-4 s) at or after 300 s.
+    windows = [f.fields["window_s"] for f in got[1:]]
+    assert all(300 <= w <= 304 for w in windows) and sum(windows) <= 610
+    assert [f.band_time for f in got[1:]] == [windows[0], windows[0] + windows[1]]
+    assert band.status()["queue_depth"] == 0
+    assert band.take_notifications() == []  # nothing sent twice on this link
+
+
+def test_unacked_frames_are_sent_again_on_the_next_link(band: SimBand) -> None:
+    hub = Hub(band)
+    hub.connect()
+    first = hub.frames(ack=False)
+    band.disconnect()
+    hub.connect()
+    again = hub.frames()
+    assert [f.raw for f in again] == [f.raw for f in first]  # the same signed bytes
+
+
+def test_enrolment_then_time_sync_and_refused_downlinks(band: SimBand) -> None:
+    hub = Hub(band)
+    hub.connect()
+    hub.frames()
+    hub.enrol()
+    assert gatt.unpack_identity(band.read(gatt.IDENTITY_UUID))[4] is True
+    sync = hub.downlink("time_sync", {"tz_offset_min": 480})
+    assert hub.results() == [(1, 0)]
+    hub.send_raw(sync)  # replayed
+    band.advance(11)  # refusals are answered at most every 10 s
+    forged = hub.downlink("time_sync", {}, key=bytes(32))
+    band.advance(11)
+    tampered = bytearray(
+        downlink.encode(hub.dl_key or b"", "notify", BAND, 9, 0, {"pattern": 1, "reason": 1})
+    )
+    tampered[-1] ^= 1  # one bit of the tag
+    hub.send_raw(bytes(tampered))
+    assert forged[7:11] == (2).to_bytes(4, "big")
+    assert hub.results() == [(1, 2), (2, 1), (9, 1)]
+    band.advance(300)
+    adv = band.advertisement()  # the band hung up the idle link and advertises waiting frames
+    assert adv is not None
+    assert gatt.unpack_adv_status(adv["manufacturer_data"][gatt.MANUFACTURER_ID])[1] == (
+        gatt.ADV_FRAMES_QUEUED
+    )
+    hub.connect()
+    (activity,) = [f for f in hub.frames() if f.type_name == "activity"]
+    assert not activity.flags & frame.FLAG_TIME_UNSYNCED
+    assert band.now - 25 <= activity.band_time <= band.now  # UTC, made about 20 s ago
+
+
+def test_sos_repeats_with_one_id_until_acknowledged(band: SimBand) -> None:
+    hub = Hub(band)
+    hub.connect()
+    hub.frames()
+    hub.enrol()
+    band.press_button(1.0)  # a short press is not an alarm
+    band.advance(5)
+    assert [f for f in hub.frames() if f.type_name == "sos"] == []
+    band.press_button(3.5)
+    band.advance(80)
+    sos = [f for f in hub.frames() if f.type_name == "sos"]
+    assert len(sos) >= 3
+    assert {f.fields["sos_id"] for f in sos} == {1}
+    assert [f.fields["attempt"] for f in sos] == list(range(1, len(sos) + 1))
+    assert len({f.counter for f in sos}) == len(sos)
+    adv_status = band.status()
+    assert adv_status["sos"] == [1, len(sos)]
+    hub.downlink("sos_ack", {"sos_id": 1, "status": 1})
+    assert (hub.dl_counter, 0) in hub.results()
+    band.advance(600)
+    hub.connect()
+    assert [f for f in hub.frames() if f.type_name == "sos"] == []
+    assert band.status()["sos"] is None
+
+
+def test_restart_keeps_key_queue_and_never_reuses_a_counter(tmp_path: Path) -> None:
+    flash = tmp_path / "flash"
+    with SimBand(BAND, SEED, flash_dir=flash) as b:
+        b.advance(320)
+        hub = Hub(b)
+        hub.connect()
+        before = hub.frames(ack=False)
+        public = b.public_key
+    with SimBand(BAND, bytes(32), flash_dir=flash) as b:  # another RNG: the key is in flash
+        assert b.public_key == public
+        hub = Hub(b)
+        hub.connect()
+        after = hub.frames()
+    old = {f.counter for f in before}
+    resent = [f for f in after if f.counter in old]
+    new = [f for f in after if f.counter not in old]
+    assert [f.raw for f in resent] == [f.raw for f in before]  # kept in flash, same bytes
+    assert new and min(f.counter for f in new) >= 256  # resumed at the stored ceiling
