@@ -65,26 +65,26 @@ def login(
     store: Any, username: str, password: str, now: int, settings: Any
 ) -> tuple[str, dict[str, Any]]:
     """Check the password with lockout; return (session token, user row) or raise AuthError."""
-    with store.tx():
-        user = store.user_by_name(username)
-        if user is None:
-            verify_password(_DUMMY, password)
-            raise AuthError("bad_credentials", "用户名或密码错误 / wrong user name or password")
-        if user["disabled"]:
-            raise AuthError("disabled", "账号已停用 / account disabled")
-        if user["locked_until"] > now:
-            raise AuthError(
-                "locked", f"账号已锁定，请稍后再试 / account locked until {user['locked_until']}"
-            )
-        if not verify_password(user["password_hash"], password):
-            failures = user["failed_logins"] + 1
+    user = store.user_by_name(username)
+    if user is None:
+        verify_password(_DUMMY, password)
+        raise AuthError("bad_credentials", "用户名或密码错误 / wrong user name or password")
+    if user["disabled"]:
+        raise AuthError("disabled", "账号已停用 / account disabled")
+    if user["locked_until"] > now:
+        raise AuthError("locked", "账号已锁定，请稍后再试 / account locked, try again later")
+    actor = Actor(user["id"], user["username"], user["role"])
+    if not verify_password(user["password_hash"], password):
+        # Committed on its own: the refusal must not roll back the count.
+        with store.tx():
+            failures = store.get("users", user["id"])["failed_logins"] + 1
             locked = now + settings.lockout_s if failures >= settings.lockout_failures else 0
             store.record_login_failure(user["id"], 0 if locked else failures, locked)
-            actor = Actor(user["id"], user["username"], user["role"])
             store.audit(actor, "login_failed", "user", user["id"], {"locked": bool(locked)}, at=now)
-            raise AuthError("bad_credentials", "用户名或密码错误 / wrong user name or password")
+        raise AuthError("bad_credentials", "用户名或密码错误 / wrong user name or password")
+    token = new_token()
+    with store.tx():
         store.record_login_failure(user["id"], 0, 0)
-        token = new_token()
         store.insert(
             "sessions",
             {
@@ -95,9 +95,7 @@ def login(
                 "last_seen_at": now,
             },
         )
-        store.audit(
-            Actor(user["id"], user["username"], user["role"]), "login", "user", user["id"], at=now
-        )
+        store.audit(actor, "login", "user", user["id"], at=now)
     return token, user
 
 

@@ -17,6 +17,13 @@ from protocol.ed25519 import Signer
 from protocol.x25519 import x25519_from_ed25519_scalar
 
 PASSWORD = "test-pass-2026"
+_W = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def id_number(seq: int, born: str = "19800101") -> str:
+    """A well-formed resident ID number (GB 11643 check digit) for test persons."""
+    body = f"610102{born}{seq % 1000:03d}"
+    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, _W, strict=True)) % 11]
 
 
 class BandSim:

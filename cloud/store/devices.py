@@ -102,7 +102,7 @@ class DeviceStore(BaseStore):
         """Presence reports of a band since a time."""
         return self.q(
             "SELECT p.*, h.name AS hub_name FROM presence p LEFT JOIN hubs h ON h.hub_id = p.hub_id "
-            "WHERE band_id = ? AND last_seen >= ? ORDER BY last_seen DESC",
+            "WHERE p.band_id = ? AND p.last_seen >= ? ORDER BY p.last_seen DESC",
             (band_id, since),
         )
 
