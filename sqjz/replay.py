@@ -9,6 +9,7 @@ chunks, converted to integer milli-g as the band's drivers deliver them.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import struct
 import sys
@@ -151,7 +152,7 @@ def replay(path: Path, algo: str, profile: dict[str, Any], mpy: Any = None) -> d
                 head.append(row)
                 if len(head) == 50:
                     break
-            dts = [b[0] - a[0] for a, b in zip(head, head[1:], strict=False)]
+            dts = [b[0] - a[0] for a, b in itertools.pairwise(head)]
             median_dt = sorted(dts)[len(dts) // 2] if dts else 40
             source_hz = round(1000.0 / median_dt, 2) if median_dt > 0 else 0.0
             if abs(median_dt - 1000 / RATE_HZ) > 2:

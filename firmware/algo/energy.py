@@ -14,8 +14,10 @@
 # Without a trusted heart rate (confidence below HR_TRUSTED, off skin, no PPG) it falls back to
 # METs (Ainsworth et al., Compendium of Physical Activities 2011): sitting quietly 1.3 MET;
 # walking from cadence with the CADENCE-Adults heuristic (Tudor-Locke et al. 2019: 100 steps/min
-# ~ 3 MET, 130 steps/min ~ 6 MET; clamped to the Compendium's slow walk, 2.0 MET, and 8 MET);
-# labour 3.8 MET (general gardening / cleaning at moderate effort). kcal/min = MET * 3.5 * kg / 200.
+# ~ 3 MET, 130 steps/min ~ 6 MET; clamped to the Compendium's slow walk, 2.0 MET, and running at
+# 6 mph, 9.8 MET); labour 3.8 MET (general gardening / cleaning at moderate effort);
+# kcal/min = MET * 3.5 * kg / 200. Heart rate cannot jump in seconds, so a trusted reading
+# stands in for HOLD_S seconds of unsure windows (motion bursts) before METs take over.
 
 REST = "rest"
 WALK = "walk"
@@ -28,7 +30,8 @@ FLEX_HIGH = 40
 MET_REST = 1.3
 MET_LABOUR = 3.8
 MET_WALK_MIN = 2.0
-MET_WALK_MAX = 8.0
+MET_WALK_MAX = 10.0  # Compendium: running 6 mph 9.8 MET
+HOLD_S = 10  # a trusted heart rate stands in for this long when the next windows are unsure
 
 
 def keytel_kcal_min(bpm, sex, weight_kg, age):
@@ -91,12 +94,23 @@ class EnergyMeter:
         self.active_kcal = 0.0  # above resting energy: the part the activity itself cost
         self.seconds_hr = 0  # seconds estimated from heart rate
         self.seconds_met = 0  # seconds estimated from METs (heart rate unsure or absent)
+        self._held = None  # last trusted heart rate
+        self._held_s = 0  # seconds since it was measured
 
     def add(self, seconds, bpm, confidence, activity, cadence_spm):
         """Add `seconds` of activity; return the kcal added."""
         if seconds <= 0:
             return 0.0
         if bpm is not None and confidence >= HR_TRUSTED and 30 <= bpm <= 230:
+            self._held = bpm
+            self._held_s = 0
+        elif self._held is not None and self._held_s + seconds <= HOLD_S:
+            bpm = self._held
+            self._held_s += seconds
+        else:
+            bpm = None
+            self._held = None
+        if bpm is not None:
             per_min = hr_kcal_min(bpm, self.sex, self.weight_kg, self.age, self.rest_hr)
             self.seconds_hr += seconds
         else:

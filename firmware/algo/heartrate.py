@@ -201,7 +201,7 @@ class HeartRate:
         freq_bin = lo + best + _parabola(p, best)
         bpm = freq_bin * self.fs * 60.0 / n
         share = (p[best - 1] + p[best] + p[best + 1]) / total  # best is interior
-        confidence = int(100.0 * min(1.0, 2.0 * share) * (1.0 - 0.5 * motion))
+        confidence = int(100.0 * min(1.0, 2.0 * share) * (1.0 - 0.35 * motion))
         if self._track is not None and confidence < 25:
             self._unsure += 1
         else:
