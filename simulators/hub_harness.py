@@ -90,7 +90,7 @@ class CloudSide:
 
     def __post_init__(self) -> None:
         self.keyring = Keyring(self.keys)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=False
