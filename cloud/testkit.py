@@ -84,6 +84,11 @@ class County:
         self.now = moment.timestamp()
         self._headers.clear()  # sessions would look idle after a jump; log in again
 
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward (and log in again: sessions would have gone idle)."""
+        self.now += seconds
+        self._headers.clear()
+
     def headers(self, user: str) -> dict[str, str]:
         """Bearer headers of a logged-in account."""
         if user not in self._headers:

@@ -12,6 +12,7 @@ from cloud.runtime import Runtime
 from cloud.services import positioning
 from cloud.services.alerts import raise_and_broadcast
 from cloud.services.common import Refused
+from protocol.frame import parse as parse_frame
 
 log = logging.getLogger("sqjz.cloud.devices")
 ENROL_TTL_S = 600
@@ -105,9 +106,9 @@ def complete_enrolment(
                     "floor": s.one(
                         "SELECT coalesce(max(counter), -1) AS m FROM frames WHERE band_id = ?",
                         (row["band_id"],),
-                    )["m"],
+                    )["m"],  # type: ignore[index]
                 },
-            )  # type: ignore[index]
+            )
         else:
             s.insert(
                 "bands",
@@ -119,6 +120,17 @@ def complete_enrolment(
                     "enrolled_hub": hub["hub_id"],
                 },
             )
+        # The enrol frame is signed evidence with a counter the band never reuses: keep it, and
+        # start the replay window there so that the first gap is measured from it.
+        first = parse_frame(bytes.fromhex(body.frame))
+        s.update("bands", "band_id", row["band_id"],
+                 {"hi": first.counter, "seen": 1, "last_frame_at": now, "last_hub": hub["hub_id"]})
+        s.x(
+            "INSERT OR IGNORE INTO frames (band_id, counter, type, band_time, flags, raw, fields, "
+            "received_at, hub_id, hub_received_ms, hub_flags) VALUES (?, ?, 'enrol', ?, ?, ?, ?, ?, ?, ?, 0)",
+            (first.band_id, first.counter, first.band_time, first.flags, first.raw,
+             json.dumps(first.to_dict()), now, hub["hub_id"], now * 1000),
+        )
         s.update("enrolments", "id", enrolment_id, {"completed_at": now, "cloud_private": None})
         s.bump_keyring()
         s.audit(
