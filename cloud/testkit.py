@@ -94,6 +94,7 @@ class County:
         if user not in self._headers:
             r = self.client.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD})
             assert r.status_code == 200, r.text
+            self.client.cookies.clear()  # the API client authenticates by header only
             self._headers[user] = {"authorization": "Bearer " + r.json()["token"]}
         return self._headers[user]
 
