@@ -60,6 +60,17 @@ def wrap(hub_id: int, raw: bytes, received_ms: int = 1_764_460_800_000, rssi: in
     return envelope.wrap(hub_id, received_ms, rssi, raw, flags)
 
 
+def case_body(ids: dict[str, Any], id_number: str = "11010519491231002X", **kw: Any) -> dict[str, Any]:
+    """A valid new-case body in the sample county's first office."""
+    u = ids["units"]
+    body = {"person": {"name": "张三", "id_number": id_number, "gender": "male", "address": "东关村3组"},
+            "case_type": "probation", "authority_kind": "court", "authority_name": "示范县人民法院",
+            "judgment_no": "(2025)示刑初1号", "effective_on": "2025-11-28", "term_start": "2025-11-28",
+            "term_end": "2026-11-27", "office_id": u["office"], "village_id": u["village"]}
+    body.update(kw)
+    return body
+
+
 class County:
     """The real app (real SQLite in a temporary folder) with a sample county and logged-in clients."""
 
@@ -105,13 +116,7 @@ class County:
 
     def case_body(self, id_number: str = "11010519491231002X", **kw: Any) -> dict[str, Any]:
         """A valid new-case body in the sample county's first office."""
-        u = self.ids["units"]
-        body = {"person": {"name": "张三", "id_number": id_number, "gender": "male", "address": "东关村3组"},
-                "case_type": "probation", "authority_kind": "court", "authority_name": "示范县人民法院",
-                "judgment_no": "(2025)示刑初1号", "effective_on": "2025-11-28", "term_start": "2025-11-28",
-                "term_end": "2026-11-27", "office_id": u["office"], "village_id": u["village"]}
-        body.update(kw)
-        return body
+        return case_body(self.ids, id_number, **kw)
 
     def open_case(self, stage: str = "notified", **kw: Any) -> int:
         """Open a case and carry it to a stage through the real acts."""
@@ -151,3 +156,83 @@ STAGE_PATH: list[tuple[str, dict[str, Any]]] = [
                   "police_station": "城关派出所", "village_committee": "东关村委会"}),
     ("start_supervision", {"class_level": "normal", "plan": "每周电话报告，每月到所报到", "team": ["王所长", "村干部李四"]}),
 ]
+
+
+class LiveCloud:
+    """The real app served by uvicorn on a free port (workers on), with the sample county."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        import socket
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="sqjz-live-")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.settings = Settings(**{"data_dir": Path(self._tmp.name), "port": self.port, **settings})
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveCloud:
+        import threading
+        import time
+
+        import httpx
+        import uvicorn
+
+        from cloud.app import create_app
+
+        self.app = create_app(self.settings)
+        self.rt = self.app.state.rt
+        self.ids = sample_county(self.rt, PASSWORD)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        self.http = httpx.Client(base_url=self.url, timeout=10)
+        return self
+
+    def login(self, user: str, password: str = PASSWORD) -> dict[str, str]:
+        """Bearer headers for an account."""
+        r = self.http.post("/api/v1/auth/login", json={"username": user, "password": password})
+        r.raise_for_status()
+        self.http.cookies.clear()
+        return {"authorization": "Bearer " + r.json()["token"]}
+
+    def supervised_person_with_band(self, band: BandSim) -> int:
+        """A case in supervision whose person wears `band` (enrolled over the hub endpoints)."""
+        office = self.login("office")
+        body = case_body(self.ids, term_end="2027-11-27")
+        r = self.http.post("/api/v1/cases", json=body, headers=office)
+        r.raise_for_status()
+        case_id = int(r.json()["id"])
+        for action, act in STAGE_PATH:
+            self.http.post(f"/api/v1/cases/{case_id}/acts/{action}", json=act, headers=office).raise_for_status()
+        hub = {"authorization": "Bearer " + self.ids["hub_token"]}
+        ch = self.http.post("/api/v1/enrolments", headers=hub,
+                            json={"band_id": band.band_id, "public_key": band.public.hex()}).json()
+        answer = band.enrol_answer(bytes.fromhex(ch["nonce"]), bytes.fromhex(ch["cloud_public"]))
+        self.http.post(f"/api/v1/enrolments/{ch['enrolment_id']}/complete", headers=hub,
+                       json={"frame": answer.hex()}).raise_for_status()
+        person = self.http.get(f"/api/v1/cases/{case_id}", headers=office).json()["person_id"]
+        admin = self.login("admin")
+        self.http.post(f"/api/v1/bands/{band.band_id}/assign", json={"person_id": person},
+                       headers=admin).raise_for_status()
+        return case_id
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+        self.server.should_exit = True
+        self._thread.join(timeout=15)
+        self._tmp.cleanup()
+
+
+def chromium(playwright: Any) -> Any:
+    """Debian's Chromium under Playwright (no browser download)."""
+    return playwright.chromium.launch(
+        executable_path="/usr/bin/chromium",
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
