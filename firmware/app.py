@@ -339,7 +339,7 @@ class Band:
             self._carry_ms -= secs * 1000
             worn = self.on_skin and self.strap_closed
             ppg_on = self.ppg is not None and self.ppg.running
-            steps, bpm, activity, kcal = self.sensing.second(secs, ppg_on)
+            steps, bpm, activity, kcal = self.sensing.close(secs, ppg_on)
             self.window.add(secs, steps, bpm, activity, kcal, worn)
             if self.session is not None:
                 self.session.add(secs, steps, bpm, activity, kcal, worn)

@@ -139,6 +139,9 @@ def _act(band, msg):
         if not (lo <= f["activity_s"] <= hi and hlo <= f["heartbeat_s"] <= hhi):
             return schema.RESULT_BAD_VALUE
         band.cfg = [f["activity_s"], f["heartbeat_s"], f["config"], f["presence_until"]]
+        now = band.uptime_s()
+        band._next_activity = min(band._next_activity, now + f["activity_s"])
+        band._next_heartbeat = min(band._next_heartbeat, now + f["heartbeat_s"])
         # The band's own deadline for presence: from this message's clock, not the hub's.
         remaining = f["presence_until"] - msg.cloud_time
         band.presence_deadline = band.uptime_s() + remaining if remaining > 0 else None

@@ -140,7 +140,7 @@ class HeartRate:
 class ActivityClassifier:
     """Rest, walk or labour for each second from movement intensity and cadence."""
 
-    def __init__(self, rate_hz):
+    def __init__(self, rate_hz, rest_hr=70):
         self.rate = rate_hz
         self._sum = 0
         self._n = 0
@@ -153,7 +153,7 @@ class ActivityClassifier:
         self._sum += abs(m - self._dc)
         self._n += 1
 
-    def second(self, cadence_spm):
+    def second(self, cadence_spm, bpm=None, confidence=0, seconds=1):
         """Classify the samples since the last call."""
         intensity = self._sum // self._n if self._n else 0
         self._sum = 0

@@ -19,7 +19,7 @@ WANT_MTU = 247  # requested by the hub; one frame (<= 111 bytes) fits one notifi
 # Control operations (first byte of a write to CONTROL_UUID).
 OP_ACK = 0x01  # u32 counter: the hub stored this frame durably; the band may delete it
 OP_DOWNLINK = 0x02  # an authenticated downlink message from the cloud (protocol.downlink)
-OP_HUB_HELLO = 0x03  # u32 hub_id, u32 hub_time: who is listening (time is a hint, not trusted)
+OP_HUB_HELLO = 0x03  # u32 hub_id, u32 hub_time[, i8 rssi]: who is listening (time: a hint only)
 OP_ENROL_CHALLENGE = 0x04  # 16-byte nonce, 32-byte cloud X25519 public key
 OPS = (OP_ACK, OP_DOWNLINK, OP_HUB_HELLO, OP_ENROL_CHALLENGE)
 
@@ -116,6 +116,13 @@ def ack(counter):
     return control(OP_ACK, struct.pack(">I", counter))
 
 
-def hub_hello(hub_id, hub_time):
-    """CONTROL write announcing the hub."""
-    return control(OP_HUB_HELLO, struct.pack(">II", hub_id, hub_time))
+def hub_hello(hub_id, hub_time, rssi=None):
+    """CONTROL write announcing the hub; rssi (dBm) is how loud the hub hears this band.
+
+    The optional ninth byte lets a band put the hub's signal strength into an SOS (only with
+    the wearer's opt-in); bands accept the 8-byte form too.
+    """
+    payload = struct.pack(">II", hub_id, hub_time)
+    if rssi is not None:
+        payload += struct.pack("b", max(-128, min(127, rssi)))
+    return control(OP_HUB_HELLO, payload)

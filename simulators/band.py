@@ -54,7 +54,8 @@ class SimBand:
         recording: CSV `t_ms,ax,ay,az[,ppg]` (acceleration in g) played in a loop as the
           wearer's motion (and PPG); otherwise the profile's synthetic activity.
         profile: the simulated wearer: rest_hr, walk_hr, labour_hr, cadence_spm, schedule
-          ([[seconds, "rest"|"walk"|"labour"|"sleep"], ...] cycled), cell_mah, drain_ma.
+          ([[seconds, "rest"|"walk"|"labour"|"sleep"], ...] cycled), cell_mah, drain_ma,
+          missing_parts (["accel", "ppg", "gauge"]: parts that do not answer on the bus).
         flash_dir: host directory that keeps the band's flash (key, counter ceiling, queue,
           state) across close() and a new SimBand; created if missing.
         """

@@ -4,86 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from protocol import downlink, frame, gatt
-from protocol.frame import Frame
-from protocol.verify import Keyring, verify_frame
-from protocol.x25519 import ed25519_public_to_x25519
 from simulators.band import SimBand
+from simulators.band_central import Central as Hub
 
 BAND = 66051
 SEED = bytes(range(1, 33))
-
-
-class Hub:
-    """The central side: connect, hello, reassemble and verify notifications, acknowledge."""
-
-    def __init__(self, band: SimBand, hub_id: int = 12) -> None:
-        self.band = band
-        self.hub_id = hub_id
-        self.keyring = Keyring({band.band_id: band.public_key})
-        self.reassembler = gatt.Reassembler()
-        self.dl_key: bytes | None = None
-        self.dl_counter = 0
-
-    def connect(self, mtu: int = 247) -> None:
-        self.band.connect(mtu)
-        self.band.write(gatt.CONTROL_UUID, gatt.hub_hello(self.hub_id, int(self.band.now)))
-
-    def frames(self, ack: bool = True) -> list[Frame]:
-        out = []
-        for note in self.band.take_notifications():
-            raw = self.reassembler.feed(note)
-            if raw is None:
-                continue
-            f = verify_frame(raw, self.keyring)  # raises on any bad signature
-            out.append(f)
-            if ack:
-                self.band.write(gatt.CONTROL_UUID, gatt.ack(f.counter))
-        return out
-
-    def enrol(self) -> Frame:
-        cloud = X25519PrivateKey.from_private_bytes(bytes(range(40, 72)))
-        cloud_public = cloud.public_key().public_bytes_raw()
-        nonce = bytes(range(100, 116))
-        self.band.write(gatt.CONTROL_UUID, bytes([gatt.OP_ENROL_CHALLENGE]) + nonce + cloud_public)
-        (enrol,) = [f for f in self.frames() if f.type_name == "enrol"]
-        shared = cloud.exchange(
-            X25519PublicKey.from_public_bytes(ed25519_public_to_x25519(self.band.public_key))
-        )
-        key = downlink.derive_key(shared, nonce, self.band.band_id)
-        assert enrol.fields["nonce"] == nonce
-        assert enrol.fields["confirm"] == downlink.enrol_confirm(key, nonce, cloud_public)
-        self.dl_key = key
-        return enrol
-
-    def downlink(self, dtype: str, fields: dict[str, Any], key: bytes | None = None) -> bytes:
-        self.dl_counter += 1
-        raw = downlink.encode(
-            key or self.dl_key or bytes(32),
-            dtype,
-            self.band.band_id,
-            self.dl_counter,
-            int(self.band.now),
-            fields,
-        )
-        self.send_raw(raw)
-        return raw
-
-    def send_raw(self, raw: bytes) -> None:
-        self.band.write(gatt.CONTROL_UUID, bytes([gatt.OP_DOWNLINK]) + raw)
-
-    def results(self) -> list[tuple[int, int]]:
-        return [
-            (f.fields["downlink_counter"], f.fields["result"])
-            for f in self.frames()
-            if f.type_name == "cmd_result"
-        ]
 
 
 @pytest.fixture()

@@ -63,6 +63,8 @@ class World:
         self.accel = SimBMA400(self.body, board.PIN_ACCEL_INT)
         self.ppg = SimMAX30101(self.body, board.PIN_PPG_INT)
         self.gauge = SimMAX17048(self.cell)
+        for name in p.get("missing_parts", ()):
+            getattr(self, name).present = False  # "accel", "ppg" or "gauge": a dead part
         machine._buses[board.I2C_ID] = {
             board.ADDR_ACCEL: self.accel,
             board.ADDR_PPG: self.ppg,
