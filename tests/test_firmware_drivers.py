@@ -157,8 +157,7 @@ def test_fuel_gauge_reads_voltage_charge_and_rate(sim: MicroPython) -> None:
     got = run(
         sim,
         "[g.percent(), g.millivolts(), g.rate_pct_per_hour_x10()]",
-        "from firmware.drivers.max17048 import MAX17048\n"
-        "g = MAX17048(I2C, board.ADDR_GAUGE)\n",
+        "from firmware.drivers.max17048 import MAX17048\ng = MAX17048(I2C, board.ADDR_GAUGE)\n",
         profile={"drain_ma": 3.0, "cell_mah": 300},
     )
     pct, mv, rate = got
