@@ -145,30 +145,29 @@ def replay(path: Path, algo: str, profile: dict[str, Any], mpy: Any = None) -> d
     band = BandReplay(mpy)
     try:
         band.start(profile)
-        head: list[list[int]] = []
+        pending: list[list[int]] = []  # accepted rows not yet handed to the band
         error = None
+        source_hz = float(RATE_HZ)
+        streaming = False
         try:
             for _, row in rows:
-                head.append(row)
-                if len(head) == 50:
+                pending.append(row)
+                if len(pending) == 50:
                     break
-            dts = [b[0] - a[0] for a, b in itertools.pairwise(head)]
+            dts = [b[0] - a[0] for a, b in itertools.pairwise(pending)]
             median_dt = sorted(dts)[len(dts) // 2] if dts else 40
             source_hz = round(1000.0 / median_dt, 2) if median_dt > 0 else 0.0
-            if abs(median_dt - 1000 / RATE_HZ) > 2:
-                head += [row for _, row in rows]
-                band.feed(resampled(head, has_ppg), has_ppg)
-            else:
-                batch = head
-                for _, row in rows:
-                    batch.append(row)
-                    if len(batch) >= CHUNK:
-                        band.feed(batch, has_ppg)
-                        batch = []
-                band.feed(batch, has_ppg)
+            streaming = abs(median_dt - 1000 / RATE_HZ) <= 2
+            for _, row in rows:
+                pending.append(row)
+                if streaming and len(pending) >= CHUNK:
+                    band.feed(pending, has_ppg)
+                    pending = []
         except ReplayError as exc:
-            error = str(exc)  # report it, with everything accepted before the bad line
-        result = _result(algo, band.summary(), band.windows, source_hz if head else 0.0)
+            error = str(exc)  # reported with everything accepted before the bad line
+        if len(pending) >= 2 or (streaming and pending):
+            band.feed(pending if streaming else resampled(pending, has_ppg), has_ppg)
+        result = _result(algo, band.summary(), band.windows, source_hz)
         if error:
             result["error"] = error
         return result
