@@ -22,6 +22,7 @@ BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 REGISTRY: dict[str, str] = {
     "band-sign": "simulators.bench_band_crypto:bench_rows",
     "protocol-verify": "sqjz.benchmarks:bench_protocol_verify",
+    "band-algorithms": "simulators.bench_algorithms:bench_rows",
 }
 
 
