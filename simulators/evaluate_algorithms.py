@@ -160,6 +160,17 @@ def summarise(steps: list[dict[str, Any]], hr: list[dict[str, Any]]) -> dict[str
     }
     for ds in ("steps-sensorwatch", "steps-bangle"):
         out[f"{ds}_walk_mape_pct"] = mape([r for r in wrist_walks if r["name"].startswith(ds)])
+    split_file = DATA / "steps-sensorwatch" / "split.json"
+    if split_file.exists():  # the dataset's own two halves, to show the spread between them
+        for half, names in json.loads(split_file.read_text()).items():
+            stems = {f"steps-sensorwatch/{n.removesuffix('.csv')}" for n in names}
+            rows = [r for r in steps if r["name"] in stems]
+            out[f"sensorwatch_{half}_walk_mape_pct"] = mape(
+                [r for r in rows if r["group"] == "walk"]
+            )
+            out[f"sensorwatch_{half}_nonwalk_excess_per_min"] = _mean(
+                [r["excess_per_min"] for r in rows if r["group"] != "walk"]
+            )
     for ds in sorted({r["dataset"] for r in hr}):
         rows = [r for r in hr if r["dataset"] == ds]
         out[f"{ds}_mae_bpm"] = _mean([r["mae_bpm"] for r in rows if r["mae_bpm"] is not None])
