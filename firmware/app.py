@@ -21,6 +21,7 @@ from protocol import frame, gatt, schema
 from protocol.counter import Counter
 from protocol.ed25519 import Signer
 
+ROUTINE = ("activity", "heartbeat")  # frames that may wait for a batch before a hub visit
 TIMER_SERVICE = 0
 TIMER_BUTTON = 1
 TIMER_MOTOR = 2
@@ -68,6 +69,8 @@ class Band:
         self.window = Window()
         self.sensing = Sensing(duty.SAMPLE_HZ, self.profile)
         self._inflight = []  # counters notified on this link, not yet acknowledged
+        self._urgent = False  # a non-routine frame waits: ask for a visit now
+        self._routine_since = None  # uptime of the oldest routine frame waiting
         self._last_link_activity = 0
         self._refusal_at = -duty.REFUSAL_ANSWER_S
         self._next_activity = self.cfg[0]
@@ -104,7 +107,7 @@ class Band:
             self._save_state()
         self._check_battery()
         self._check_strap()
-        self.emit("heartbeat", self._heartbeat_fields())
+        self.emit("heartbeat", self._heartbeat_fields(), urgent=True)  # a reset is news
         self._next_heartbeat = self.cfg[1]
         self._advertise()
 
@@ -172,7 +175,7 @@ class Band:
     def _save_ceiling(self, value):
         self.store.write_u32("ctr", value)
 
-    def emit(self, ftype, fields, sos=False):
+    def emit(self, ftype, fields, sos=False, urgent=False):
         """Sign a frame, keep it in flash until acknowledged, send it if a hub listens."""
         if sos and self.queue.sos_full():
             self.note("sos queue full: repeat not created")
@@ -192,6 +195,10 @@ class Band:
             return None
         raw = frame.encode(ftype, self.band_id, counter, t, fields, self.signer.sign, flags)
         self.queue.append(raw, sos)
+        if urgent or ftype not in ROUTINE:
+            self._urgent = True
+        elif self._routine_since is None:
+            self._routine_since = self.uptime_s()
         if self.queue.dropped:
             self.dropped_total += self.queue.dropped
             self.queue.dropped = 0
@@ -288,11 +295,23 @@ class Band:
 
     # Radio --------------------------------------------------------------------------------
 
+    def frames_waiting(self):
+        """True when the advert should ask a hub to come for frames (see duty.BATCH_*)."""
+        depth = self.queue.depth()
+        if not depth:
+            self._urgent = False
+            self._routine_since = None
+            return False
+        if self._urgent or depth >= duty.BATCH_FRAMES:
+            return True
+        since = self._routine_since
+        return since is not None and self.uptime_s() - since >= duty.BATCH_MAX_S
+
     def _advertise(self):
         status = 0
         if self.sos is not None:
             status |= gatt.ADV_SOS_PENDING
-        if self.queue.depth():
+        if self.frames_waiting():
             status |= gatt.ADV_FRAMES_QUEUED
         if self.dl_key is None:
             status |= gatt.ADV_UNENROLLED

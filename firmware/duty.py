@@ -17,7 +17,11 @@ ADV_MS = 2000
 ADV_PRESENCE_MS = 1000  # an Art. 29 presence order is in force: hubs log presence faster
 ADV_SOS_MS = 200  # an SOS waits for its acknowledgement
 ADV_LOW_BATTERY_MS = 5000  # critical battery: keep the link possible, spend little
-CONN_IDLE_S = 15  # no frame or write for this long: disconnect, the hub reconnects on need
+CONN_IDLE_S = 10  # no frame or write for this long: disconnect, the hub reconnects on need
+# Routine frames (activity, heartbeat) raise the "frames queued" advert flag only in batches,
+# so a hub connects a few times an hour rather than for every frame; anything else at once.
+BATCH_FRAMES = 4
+BATCH_MAX_S = 1200
 
 # Checks.
 STRAP_CHECK_S = 60  # resistance check of the strap loop (the open-circuit interrupt is instant)

@@ -233,3 +233,26 @@ def test_queue_overflow_is_counted_in_heartbeats(band: SimBand, hub: Central) ->
     assert frames[0].counter == acked + 1 + 64
     assert all(f.flags & frame.FLAG_QUEUED for f in frames)
     assert len(frames) + dropped == frames[-1].counter - acked
+
+
+def test_routine_frames_call_a_hub_in_batches(band: SimBand) -> None:
+    hub = Central(band)
+    hub.drain()
+    band.disconnect()
+
+    def flagged() -> bool:
+        adv = band.advertisement()
+        assert adv is not None
+        status = gatt.unpack_adv_status(adv["manufacturer_data"][gatt.MANUFACTURER_ID])[1]
+        return bool(status & gatt.ADV_FRAMES_QUEUED)
+
+    band.advance(610)
+    assert band.status()["queue_depth"] == 2 and not flagged()  # two activity windows wait
+    band.advance(300)  # a heartbeat and a third window: four routine frames
+    assert band.status()["queue_depth"] == 4 and flagged()
+    hub.drain()
+    band.disconnect()
+    band.advance(300)
+    assert band.status()["queue_depth"] == 1 and not flagged()
+    band.open_strap()  # anything that is not routine asks at once
+    assert flagged()
