@@ -17,9 +17,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cloud.runtime import Periodic, Runtime
-from cloud.services.common import Forbidden, Refused
+from cloud.services.common import ForbiddenError, RefusedError
 from cloud.settings import Settings
-from cloud.store import NotFound
+from cloud.store import NotFoundError
 
 log = logging.getLogger("sqjz.cloud")
 HERE = Path(__file__).resolve().parent
@@ -87,7 +87,7 @@ def start_workers(rt: Runtime) -> None:
 def create_app(
     settings: Settings, workers: bool = True, clock: Callable[[], float] = time.time
 ) -> FastAPI:
-    """Build the app: migrate the data folder, create the first admin if configured, mount routers."""
+    """Build the app: migrate the data folder, create the first admin if set, mount routers."""
     from cloud.routers import admin, alerts, assessments, auth, cases, oversight, supervision, ui
     from cloud.services.oversight import ensure_admin
 
@@ -135,16 +135,16 @@ def _errors(app: FastAPI) -> None:
         errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
         return answer(request, 422, describe_errors(errors), errors)
 
-    @app.exception_handler(Refused)
-    async def refused(request: Request, exc: Refused) -> Response:
+    @app.exception_handler(RefusedError)
+    async def refused(request: Request, exc: RefusedError) -> Response:
         return answer(request, 422, str(exc))
 
-    @app.exception_handler(Forbidden)
-    async def forbidden(request: Request, exc: Forbidden) -> Response:
+    @app.exception_handler(ForbiddenError)
+    async def forbidden(request: Request, exc: ForbiddenError) -> Response:
         return answer(request, 403, str(exc))
 
-    @app.exception_handler(NotFound)
-    async def not_found(request: Request, exc: NotFound) -> Response:
+    @app.exception_handler(NotFoundError)
+    async def not_found(request: Request, exc: NotFoundError) -> Response:
         return answer(request, 404, f"not found / 未找到: {exc}")
 
     @app.exception_handler(sqlite3.IntegrityError)

@@ -62,11 +62,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _create_admin(settings: object, args: argparse.Namespace) -> int:
-    from cloud.runtime import Runtime
-    from cloud.services.common import Refused
-    from cloud.services.oversight import create_user
-    from cloud.domain.roles import SYSTEM
     from cloud import models
+    from cloud.domain.roles import SYSTEM
+    from cloud.runtime import Runtime
+    from cloud.services.common import RefusedError
+    from cloud.services.oversight import create_user
 
     username = args.username or input("administrator user name: ").strip()
     password = os.environ.get(args.password_env) or getpass.getpass("password (10+ chars): ")
@@ -79,7 +79,7 @@ def _create_admin(settings: object, args: argparse.Namespace) -> int:
                 username=username, display_name=username, role="admin", password=password
             ),
         )
-    except (Refused, ValueError) as exc:
+    except (RefusedError, ValueError) as exc:
         print(f"refused: {exc}")
         return 2
     finally:

@@ -1,4 +1,4 @@
-"""Band enrolment (protocol/README.md §6.1): challenge, then verify the signed answer and agree K_dl."""
+"""Band enrolment (protocol/README.md §6.1): challenge, verify the signed answer, agree K_dl."""
 
 from __future__ import annotations
 

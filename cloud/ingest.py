@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Sequence
 
-from cloud.store import BatchResult, CasConflict, Rejected, Store, Verified
+from cloud.store import BatchResult, CasConflictError, Rejected, Store, Verified
 from protocol import envelope, topics
 from protocol.errors import BAD_SIGNATURE, UNKNOWN_BAND, FrameError
 from protocol.verify import Keyring, verify_frame
@@ -79,7 +79,7 @@ class Ingestor:
         for attempt in range(3):
             try:
                 return self.store.ingest_batch(good, bad, now, self.low_battery_pct, topics.down)
-            except CasConflict:
+            except CasConflictError:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")

@@ -30,7 +30,7 @@ class MqttWorker:
         client_id: str,
         on_up: UpSink,
         on_other: Handler,
-        on_connected: Callable[[], None] | None = None,
+        on_connected: Callable[[], object] | None = None,
         username: str | None = None,
         password: str | None = None,
         tls_ca: str | None = None,

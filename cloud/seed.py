@@ -11,13 +11,13 @@ from cloud.services import devices, oversight
 
 
 def sample_county(rt: Runtime, password: str, hub_id: int = 12) -> dict[str, Any]:
-    """Create a county with two 司法所, villages, a procuratorate, accounts and a hub; return ids."""
-    u = {}
+    """A county with two 司法所, villages, a procuratorate, accounts and a hub; return ids."""
+    u: dict[str, int] = {}
 
     def unit(key: str, kind: str, name: str, parent: str | None, **kw: Any) -> None:
-        body = models.UnitCreate(
-            kind=kind, name=name, parent_id=u[parent] if parent else None, **kw
-        )  # type: ignore[arg-type]
+        body = models.UnitCreate.model_validate(
+            {"kind": kind, "name": name, "parent_id": u[parent] if parent else None, **kw}
+        )
         u[key] = oversight.create_unit(rt, SYSTEM, body)
 
     unit("county", "county", "示范县司法局", None)
@@ -40,14 +40,16 @@ def sample_county(rt: Runtime, password: str, hub_id: int = 12) -> dict[str, Any
         users[name] = oversight.create_user(
             rt,
             SYSTEM,
-            models.UserCreate(
-                username=name,
-                display_name=name,
-                role=role,
-                unit_id=u[unit_key] if unit_key else None,
-                password=password,
+            models.UserCreate.model_validate(
+                {
+                    "username": name,
+                    "display_name": name,
+                    "role": role,
+                    "password": password,
+                    "unit_id": u[unit_key] if unit_key else None,
+                }
             ),
-        )  # type: ignore[arg-type]
+        )
     hub = devices.create_hub(
         rt,
         SYSTEM,

@@ -1,4 +1,4 @@
-"""One settings object for the cloud, read from SQJZ_* environment variables and an optional file."""
+"""One settings object for the cloud, from SQJZ_* environment variables and an optional file."""
 
 from __future__ import annotations
 

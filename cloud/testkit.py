@@ -37,45 +37,85 @@ class BandSim:
         self.counter = 0
         self.dl_key: bytes | None = None
 
-    def frame(self, ftype: str, fields: dict[str, Any] | None = None, counter: int | None = None,
-              band_time: int = 1_764_460_800, flags: int = 0) -> bytes:
+    def frame(
+        self,
+        ftype: str,
+        fields: dict[str, Any] | None = None,
+        counter: int | None = None,
+        band_time: int = 1_764_460_800,
+        flags: int = 0,
+    ) -> bytes:
         """A signed frame; the counter advances unless given."""
         if counter is None:
             counter = self.counter
             self.counter += 1
-        return frame.encode(ftype, self.band_id, counter, band_time, fields or {}, self.key.sign, flags)
+        return frame.encode(
+            ftype, self.band_id, counter, band_time, fields or {}, self.key.sign, flags
+        )
 
     def enrol_answer(self, nonce: bytes, cloud_public: bytes) -> bytes:
         """The signed enrol frame proving the key and agreeing K_dl (protocol §6.1, band side)."""
         shared = x25519_from_ed25519_scalar(Signer(self.seed).scalar, cloud_public)
         self.dl_key = bytes(downlink.derive_key(shared, nonce, self.band_id))
         confirm = downlink.enrol_confirm(self.dl_key, nonce, cloud_public)
-        return self.frame("enrol", {"nonce": nonce, "confirm": confirm, "fw_version": 0x0100, "hw_rev": 1,
-                                    "capabilities": 3})
+        return self.frame(
+            "enrol",
+            {
+                "nonce": nonce,
+                "confirm": confirm,
+                "fw_version": 0x0100,
+                "hw_rev": 1,
+                "capabilities": 3,
+            },
+        )
 
 
-def wrap(hub_id: int, raw: bytes, received_ms: int = 1_764_460_800_000, rssi: int = 0,
-         flags: int = envelope.FLAG_HUB_VERIFIED) -> bytes:
+def wrap(
+    hub_id: int,
+    raw: bytes,
+    received_ms: int = 1_764_460_800_000,
+    rssi: int = 0,
+    flags: int = envelope.FLAG_HUB_VERIFIED,
+) -> bytes:
     """The hub's MQTT payload around a frame."""
     return envelope.wrap(hub_id, received_ms, rssi, raw, flags)
 
 
-def case_body(ids: dict[str, Any], id_number: str = "11010519491231002X", **kw: Any) -> dict[str, Any]:
+def case_body(
+    ids: dict[str, Any], id_number: str = "11010519491231002X", **kw: Any
+) -> dict[str, Any]:
     """A valid new-case body in the sample county's first office."""
     u = ids["units"]
-    body = {"person": {"name": "张三", "id_number": id_number, "gender": "male", "address": "东关村3组"},
-            "case_type": "probation", "authority_kind": "court", "authority_name": "示范县人民法院",
-            "judgment_no": "(2025)示刑初1号", "effective_on": "2025-11-28", "term_start": "2025-11-28",
-            "term_end": "2026-11-27", "office_id": u["office"], "village_id": u["village"]}
+    body = {
+        "person": {
+            "name": "张三",
+            "id_number": id_number,
+            "gender": "male",
+            "address": "东关村3组",
+        },
+        "case_type": "probation",
+        "authority_kind": "court",
+        "authority_name": "示范县人民法院",
+        "judgment_no": "(2025)示刑初1号",
+        "effective_on": "2025-11-28",
+        "term_start": "2025-11-28",
+        "term_end": "2026-11-27",
+        "office_id": u["office"],
+        "village_id": u["village"],
+    }
     body.update(kw)
     return body
 
 
 class County:
-    """The real app (real SQLite in a temporary folder) with a sample county and logged-in clients."""
+    """The real app (real SQLite in a temporary folder), a sample county, logged-in clients."""
 
-    def __init__(self, settings: dict[str, Any] | None = None, workers: bool = False,
-                 clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        settings: dict[str, Any] | None = None,
+        workers: bool = False,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         from fastapi.testclient import TestClient
 
         from cloud.app import create_app
@@ -83,7 +123,9 @@ class County:
         self._tmp = tempfile.TemporaryDirectory(prefix="sqjz-cloud-")
         values = {"data_dir": Path(self._tmp.name), "mqtt_enabled": False, **(settings or {})}
         self.now = 1_764_460_800.0  # 2025-11-30 08:00 CST; tests move it
-        self.app = create_app(Settings(**values), workers=workers, clock=clock or (lambda: self.now))
+        self.app = create_app(
+            Settings(**values), workers=workers, clock=clock or (lambda: self.now)
+        )
         self.rt = self.app.state.rt
         self.ids = sample_county(self.rt, PASSWORD)
         self.client = TestClient(self.app)
@@ -91,7 +133,9 @@ class County:
 
     def set_date(self, day: str, hour: int = 10) -> None:
         """Move the clock to a local (CST) date and hour."""
-        moment = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour), dt.timezone(dt.timedelta(hours=8)))
+        moment = dt.datetime.combine(
+            dt.date.fromisoformat(day), dt.time(hour), dt.timezone(dt.timedelta(hours=8))
+        )
         self.now = moment.timestamp()
         self._headers.clear()  # sessions would look idle after a jump; log in again
 
@@ -103,7 +147,9 @@ class County:
     def headers(self, user: str) -> dict[str, str]:
         """Bearer headers of a logged-in account."""
         if user not in self._headers:
-            r = self.client.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD})
+            r = self.client.post(
+                "/api/v1/auth/login", json={"username": user, "password": PASSWORD}
+            )
             assert r.status_code == 200, r.text
             self.client.cookies.clear()  # the API client authenticates by header only
             self._headers[user] = {"authorization": "Bearer " + r.json()["token"]}
@@ -133,13 +179,19 @@ class County:
     def enrol(self, band: BandSim) -> None:
         """Enrol a band through the hub's HTTP endpoints."""
         hub = {"authorization": "Bearer " + self.ids["hub_token"]}
-        r = self.client.post("/api/v1/enrolments", headers=hub,
-                             json={"band_id": band.band_id, "public_key": band.public.hex()})
+        r = self.client.post(
+            "/api/v1/enrolments",
+            headers=hub,
+            json={"band_id": band.band_id, "public_key": band.public.hex()},
+        )
         assert r.status_code == 201, r.text
         ch = r.json()
         answer = band.enrol_answer(bytes.fromhex(ch["nonce"]), bytes.fromhex(ch["cloud_public"]))
-        r = self.client.post(f"/api/v1/enrolments/{ch['enrolment_id']}/complete", headers=hub,
-                             json={"frame": answer.hex()})
+        r = self.client.post(
+            f"/api/v1/enrolments/{ch['enrolment_id']}/complete",
+            headers=hub,
+            json={"frame": answer.hex()},
+        )
         assert r.status_code == 200, r.text
 
     def close(self) -> None:
@@ -152,9 +204,24 @@ class County:
 STAGE_PATH: list[tuple[str, dict[str, Any]]] = [
     ("report", {"reported_on": "2025-11-29"}),
     ("receive", {"identity_checked": True, "file_no": "SQJZ-2025-001"}),
-    ("announce", {"held_at": "2025-11-30T09:00:00+08:00", "place": "城关司法所", "attendees": ["王所长", "本人"],
-                  "police_station": "城关派出所", "village_committee": "东关村委会"}),
-    ("start_supervision", {"class_level": "normal", "plan": "每周电话报告，每月到所报到", "team": ["王所长", "村干部李四"]}),
+    (
+        "announce",
+        {
+            "held_at": "2025-11-30T09:00:00+08:00",
+            "place": "城关司法所",
+            "attendees": ["王所长", "本人"],
+            "police_station": "城关派出所",
+            "village_committee": "东关村委会",
+        },
+    ),
+    (
+        "start_supervision",
+        {
+            "class_level": "normal",
+            "plan": "每周电话报告，每月到所报到",
+            "team": ["王所长", "村干部李四"],
+        },
+    ),
 ]
 
 
@@ -168,7 +235,9 @@ class LiveCloud:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = int(sock.getsockname()[1])
-        self.settings = Settings(**{"data_dir": Path(self._tmp.name), "port": self.port, **settings})
+        self.settings = Settings(
+            **{"data_dir": Path(self._tmp.name), "port": self.port, **settings}
+        )
         self.url = f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> LiveCloud:
@@ -210,17 +279,26 @@ class LiveCloud:
         r.raise_for_status()
         case_id = int(r.json()["id"])
         for action, act in STAGE_PATH:
-            self.http.post(f"/api/v1/cases/{case_id}/acts/{action}", json=act, headers=office).raise_for_status()
+            self.http.post(
+                f"/api/v1/cases/{case_id}/acts/{action}", json=act, headers=office
+            ).raise_for_status()
         hub = {"authorization": "Bearer " + self.ids["hub_token"]}
-        ch = self.http.post("/api/v1/enrolments", headers=hub,
-                            json={"band_id": band.band_id, "public_key": band.public.hex()}).json()
+        ch = self.http.post(
+            "/api/v1/enrolments",
+            headers=hub,
+            json={"band_id": band.band_id, "public_key": band.public.hex()},
+        ).json()
         answer = band.enrol_answer(bytes.fromhex(ch["nonce"]), bytes.fromhex(ch["cloud_public"]))
-        self.http.post(f"/api/v1/enrolments/{ch['enrolment_id']}/complete", headers=hub,
-                       json={"frame": answer.hex()}).raise_for_status()
+        self.http.post(
+            f"/api/v1/enrolments/{ch['enrolment_id']}/complete",
+            headers=hub,
+            json={"frame": answer.hex()},
+        ).raise_for_status()
         person = self.http.get(f"/api/v1/cases/{case_id}", headers=office).json()["person_id"]
         admin = self.login("admin")
-        self.http.post(f"/api/v1/bands/{band.band_id}/assign", json={"person_id": person},
-                       headers=admin).raise_for_status()
+        self.http.post(
+            f"/api/v1/bands/{band.band_id}/assign", json={"person_id": person}, headers=admin
+        ).raise_for_status()
         return case_id
 
     def __exit__(self, *exc: object) -> None:

@@ -86,7 +86,7 @@ def arrest_decision_due(requested_at: dt.datetime) -> dt.datetime:
 
 
 def correction_reply_due(filed_on: dt.date, days: int, cal: Calendar) -> Deadline:
-    """Written reply to a procuratorate correction notice (law Art. 62; the period is configured)."""
+    """Written reply to a procuratorate correction notice (law Art. 62; period configured)."""
     due = calendar_days(filed_on, days, cal)
     return Deadline(
         "correction_reply",
@@ -97,7 +97,7 @@ def correction_reply_due(filed_on: dt.date, days: int, cal: Calendar) -> Deadlin
 
 
 def transfer_deadlines(decided_on: dt.date, cal: Calendar) -> list[Deadline]:
-    """Change of execution place: report to the new county within 7 days, file within 5 (Measures)."""
+    """Change of execution place: report to the new county in 7 days, file in 5 (Measures)."""
     return [
         Deadline("transfer_report", calendar_days(decided_on, 7, cal), "实施办法第三十条"),
         Deadline("transfer_file", calendar_days(decided_on, 5, cal), "实施办法第三十条"),

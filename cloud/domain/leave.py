@@ -21,6 +21,9 @@ class LeavePolicy(NamedTuple):
     window_days: int = 60
 
 
+DEFAULT_POLICY = LeavePolicy()
+
+
 class LeaveTier(NamedTuple):
     """Who must approve a leave and whether the procuratorate is told."""
 
@@ -41,7 +44,7 @@ def approval_tier(
     start: dt.date,
     end: dt.date,
     earlier: Iterable[tuple[dt.date, dt.date]],
-    policy: LeavePolicy = LeavePolicy(),
+    policy: LeavePolicy = DEFAULT_POLICY,
 ) -> LeaveTier:
     """The tier for a leave, given the person's earlier approved leaves (start, end)."""
     days = leave_days(start, end)
@@ -58,7 +61,8 @@ def approval_tier(
             "superior",
             days,
             True,
-            f"{days + prior} days within {policy.window_days} days exceeds {policy.county_max_days}",
+            f"{days + prior} days within {policy.window_days} days "
+            f"exceeds {policy.county_max_days}",
         )
     if days > policy.office_max_days:
         return LeaveTier("county", days, False, f"over {policy.office_max_days} days")

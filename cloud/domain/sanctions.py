@@ -67,8 +67,9 @@ class Suggestion(NamedTuple):
     rule: str
 
 
-def suggestions(facts: Mapping[str, Any], t: Thresholds = Thresholds()) -> list[Suggestion]:
+def suggestions(facts: Mapping[str, Any], t: Thresholds | None = None) -> list[Suggestion]:
     """Proposals the facts call for: out-of-contact days, uncorrected admonitions and warnings."""
+    t = t or Thresholds()
     out: list[Suggestion] = []
     case_type = facts["case_type"]
     revoke = {"probation": "revoke_probation", "parole": "revoke_parole"}.get(
@@ -93,5 +94,7 @@ def suggestions(facts: Mapping[str, Any], t: Thresholds = Thresholds()) -> list[
         out.append(Suggestion("warning", "受到两次训诫仍不改正 (实施办法第三十五条)"))
     if int(facts.get("warnings_uncorrected", 0)) >= t.warnings_for_revocation and revoke:
         out.append(Suggestion(revoke, "受到两次警告仍不改正 (实施办法第四十六、四十七、四十九条)"))
-    seen: set[str] = set()
-    return [s for s in out if not (s.kind in seen or seen.add(s.kind))]
+    unique: dict[str, Suggestion] = {}
+    for s in out:
+        unique.setdefault(s.kind, s)
+    return list(unique.values())

@@ -68,7 +68,8 @@ def check_case_type(case_type: str, authority_kind: str) -> None:
         raise TransitionError(f"unknown case type {case_type!r}")
     if authority_kind not in AUTHORITIES_BY_TYPE[case_type]:
         raise TransitionError(
-            f"{CASE_TYPES[case_type]} is not decided by {AUTHORITY_KINDS.get(authority_kind, authority_kind)}"
+            f"{CASE_TYPES[case_type]} is not decided by "
+            f"{AUTHORITY_KINDS.get(authority_kind, authority_kind)}"
         )
 
 

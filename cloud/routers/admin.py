@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/v1", tags=["admin"])
 
 @router.get("/units")
 def units(
-    request: Request, actor: Actor = Depends(auth.require("session"))
+    request: Request, actor: Annotated[Actor, Depends(auth.require("session"))]
 ) -> list[dict[str, Any]]:
     """Units the caller may see (all of them for the administrator)."""
     rows = rt_of(request).store.units()
@@ -25,7 +25,9 @@ def units(
 
 @router.post("/units", status_code=201)
 def create_unit(
-    body: models.UnitCreate, request: Request, actor: Actor = Depends(auth.require("admin.units"))
+    body: models.UnitCreate,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("admin.units"))],
 ) -> dict[str, int]:
     """Add a unit to the organisation tree."""
     return {"id": oversight.create_unit(rt_of(request), actor, body)}
@@ -33,7 +35,7 @@ def create_unit(
 
 @router.get("/users")
 def users(
-    request: Request, actor: Actor = Depends(auth.require("admin.users"))
+    request: Request, actor: Annotated[Actor, Depends(auth.require("admin.users"))]
 ) -> list[dict[str, Any]]:
     """Every account (no password hashes)."""
     return rt_of(request).store.users()
@@ -41,7 +43,9 @@ def users(
 
 @router.post("/users", status_code=201)
 def create_user(
-    body: models.UserCreate, request: Request, actor: Actor = Depends(auth.require("admin.users"))
+    body: models.UserCreate,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("admin.users"))],
 ) -> dict[str, int]:
     """Add a staff, procuratorate or administrator account."""
     return {"id": oversight.create_user(rt_of(request), actor, body)}
@@ -49,7 +53,7 @@ def create_user(
 
 @router.get("/hubs")
 def hubs(
-    request: Request, actor: Actor = Depends(auth.require("admin.hubs"))
+    request: Request, actor: Annotated[Actor, Depends(auth.require("admin.hubs"))]
 ) -> list[dict[str, Any]]:
     """Registered hubs with their last status."""
     return rt_of(request).store.hubs()
@@ -57,7 +61,9 @@ def hubs(
 
 @router.post("/hubs", status_code=201)
 def create_hub(
-    body: models.HubCreate, request: Request, actor: Actor = Depends(auth.require("admin.hubs"))
+    body: models.HubCreate,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("admin.hubs"))],
 ) -> dict[str, Any]:
     """Register a hub; the answer carries its API token (shown once)."""
     return devices.create_hub(rt_of(request), actor, body)
@@ -65,7 +71,7 @@ def create_hub(
 
 @router.get("/bands")
 def bands(
-    request: Request, actor: Actor = Depends(auth.require("band.manage"))
+    request: Request, actor: Annotated[Actor, Depends(auth.require("band.manage"))]
 ) -> list[dict[str, Any]]:
     """Enrolled bands and who wears them."""
     rows = rt_of(request).store.bands(active_only=False)
@@ -77,7 +83,7 @@ def assign(
     band_id: int,
     body: models.BandAssign,
     request: Request,
-    actor: Actor = Depends(auth.require("band.manage")),
+    actor: Annotated[Actor, Depends(auth.require("band.manage"))],
 ) -> dict[str, Any]:
     """Give a band to a person (with the SOS-location opt-in) or take it back."""
     return devices.assign_band(rt_of(request), actor, band_id, body)
@@ -85,7 +91,7 @@ def assign(
 
 @router.post("/bands/{band_id}/revoke")
 def revoke(
-    band_id: int, request: Request, actor: Actor = Depends(auth.require("band.manage"))
+    band_id: int, request: Request, actor: Annotated[Actor, Depends(auth.require("band.manage"))]
 ) -> dict[str, bool]:
     """Stop trusting a band's key."""
     devices.revoke_band(rt_of(request), actor, band_id)
@@ -94,7 +100,9 @@ def revoke(
 
 @router.post("/enrolments", status_code=201)
 def start_enrolment(
-    body: models.EnrolmentStart, request: Request, hub: dict[str, Any] = Depends(auth.require_hub)
+    body: models.EnrolmentStart,
+    request: Request,
+    hub: Annotated[dict[str, Any], Depends(auth.require_hub)],
 ) -> dict[str, Any]:
     """Hub: a challenge for a band (docs/mqtt.md, Enrolment)."""
     return devices.start_enrolment(rt_of(request), hub, body)
@@ -105,14 +113,14 @@ def complete_enrolment(
     enrolment_id: int,
     body: models.EnrolmentComplete,
     request: Request,
-    hub: dict[str, Any] = Depends(auth.require_hub),
+    hub: Annotated[dict[str, Any], Depends(auth.require_hub)],
 ) -> dict[str, Any]:
     """Hub: the band's signed enrol frame; the cloud verifies and enrols."""
     return devices.complete_enrolment(rt_of(request), hub, enrolment_id, body)
 
 
 @router.get("/healthz")
-def health(request: Request, _: None = Depends(auth.public)) -> dict[str, Any]:
+def health(request: Request, _: Annotated[None, Depends(auth.public)]) -> dict[str, Any]:
     """Liveness: database reachable, MQTT connected."""
     rt = rt_of(request)
     rt.store.one("SELECT 1")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
@@ -17,7 +17,9 @@ router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
 @router.get("/alerts")
 def list_alerts(
-    request: Request, all: bool = False, actor: Actor = Depends(auth.require("alert.read"))
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("alert.read"))],
+    all: bool = False,
 ) -> list[dict[str, Any]]:
     """Open alerts of the caller's region, most urgent first (all=true adds resolved ones)."""
     return [service.public(r) for r in rt_of(request).store.alerts_in(actor.scope, all)]
@@ -25,7 +27,7 @@ def list_alerts(
 
 @router.post("/alerts/{alert_id}/ack")
 def ack(
-    alert_id: int, request: Request, actor: Actor = Depends(auth.require("alert.act"))
+    alert_id: int, request: Request, actor: Annotated[Actor, Depends(auth.require("alert.act"))]
 ) -> dict[str, Any]:
     """Acknowledge: someone has it in hand."""
     return service.acknowledge(rt_of(request), actor, alert_id)
@@ -36,7 +38,7 @@ def resolve(
     alert_id: int,
     body: models.AlertResolve,
     request: Request,
-    actor: Actor = Depends(auth.require("alert.act")),
+    actor: Annotated[Actor, Depends(auth.require("alert.act"))],
 ) -> dict[str, Any]:
     """Resolve with a note."""
     return service.resolve(rt_of(request), actor, alert_id, body)
@@ -46,7 +48,7 @@ def resolve(
 def suspend(
     body: models.AlertSuspend,
     request: Request,
-    actor: Actor = Depends(auth.require("alert.suspend")),
+    actor: Annotated[Actor, Depends(auth.require("alert.suspend"))],
 ) -> dict[str, int]:
     """Suspend one alert kind for one person (reason required; never SOS)."""
     return {"id": service.suspend(rt_of(request), actor, body)}
@@ -54,7 +56,7 @@ def suspend(
 
 @router.get("/events")
 def events(
-    request: Request, actor: Actor = Depends(auth.require("alert.read"))
+    request: Request, actor: Annotated[Actor, Depends(auth.require("alert.read"))]
 ) -> StreamingResponse:
     """Live alerts of the caller's region as server-sent events."""
     rt = rt_of(request)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/v1/assessments", tags=["assessments"])
 
 @router.get("")
 def list_assessments(
-    request: Request, actor: Actor = Depends(auth.require("assessment.read"))
+    request: Request, actor: Annotated[Actor, Depends(auth.require("assessment.read"))]
 ) -> list[dict[str, Any]]:
     """Commissions of the caller's offices."""
     return rt_of(request).store.assessments_in(actor.scope)
@@ -26,7 +26,7 @@ def list_assessments(
 def create(
     body: models.AssessmentCreate,
     request: Request,
-    actor: Actor = Depends(auth.require("assessment.write")),
+    actor: Annotated[Actor, Depends(auth.require("assessment.write"))],
 ) -> dict[str, Any]:
     """Register a commission from a court, procuratorate, police or prison."""
     return service.create(rt_of(request), actor, body)
@@ -34,7 +34,9 @@ def create(
 
 @router.get("/{assessment_id}")
 def get(
-    assessment_id: int, request: Request, actor: Actor = Depends(auth.require("assessment.read"))
+    assessment_id: int,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("assessment.read"))],
 ) -> dict[str, Any]:
     """One commission with visits and deadline."""
     return service.get(rt_of(request), actor, assessment_id)
@@ -45,7 +47,7 @@ def visit(
     assessment_id: int,
     body: models.VisitCreate,
     request: Request,
-    actor: Actor = Depends(auth.require("assessment.write")),
+    actor: Annotated[Actor, Depends(auth.require("assessment.write"))],
 ) -> dict[str, Any]:
     """Record a field visit."""
     return service.visit(rt_of(request), actor, assessment_id, body)
@@ -56,7 +58,7 @@ def opinion(
     assessment_id: int,
     body: models.OpinionReturn,
     request: Request,
-    actor: Actor = Depends(auth.require("assessment.write")),
+    actor: Annotated[Actor, Depends(auth.require("assessment.write"))],
 ) -> dict[str, Any]:
     """Sign and return the opinion."""
     return service.return_opinion(rt_of(request), actor, assessment_id, body)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
@@ -16,7 +16,10 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 @router.post("/login")
 def login(
-    body: models.Login, request: Request, response: Response, _: None = Depends(auth.public)
+    body: models.Login,
+    request: Request,
+    response: Response,
+    _: Annotated[None, Depends(auth.public)],
 ) -> dict[str, Any]:
     """Exchange user name (ID number for supervised persons) and password for a session token."""
     rt = rt_of(request)
@@ -42,7 +45,7 @@ def login(
 
 @router.post("/logout")
 def logout(
-    request: Request, response: Response, actor: Actor = Depends(auth.require("session"))
+    request: Request, response: Response, actor: Annotated[Actor, Depends(auth.require("session"))]
 ) -> dict[str, bool]:
     """End this session."""
     rt = rt_of(request)
@@ -57,7 +60,7 @@ def logout(
 
 
 @router.get("/me")
-def me(actor: Actor = Depends(auth.require("session"))) -> dict[str, Any]:
+def me(actor: Annotated[Actor, Depends(auth.require("session"))]) -> dict[str, Any]:
     """The logged-in account."""
     return {
         "id": actor.id,
@@ -71,7 +74,9 @@ def me(actor: Actor = Depends(auth.require("session"))) -> dict[str, Any]:
 
 @router.post("/password")
 def password(
-    body: models.PasswordChange, request: Request, actor: Actor = Depends(auth.require("session"))
+    body: models.PasswordChange,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("session"))],
 ) -> dict[str, bool]:
     """Change one's own password."""
     oversight.change_password(rt_of(request), actor, body)

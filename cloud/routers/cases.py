@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Request
 
@@ -20,7 +20,9 @@ router = APIRouter(prefix="/api/v1", tags=["cases"])
 
 @router.get("/cases")
 def list_cases(
-    request: Request, stage: str | None = None, actor: Actor = Depends(auth.require("case.read"))
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("case.read"))],
+    stage: str | None = None,
 ) -> list[dict[str, Any]]:
     """Cases in the caller's region."""
     if stage is not None and stage not in stages.STAGES:
@@ -30,7 +32,9 @@ def list_cases(
 
 @router.post("/cases", status_code=201)
 def open_case(
-    body: models.CaseCreate, request: Request, actor: Actor = Depends(auth.require("case.write"))
+    body: models.CaseCreate,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("case.write"))],
 ) -> dict[str, Any]:
     """Documents received: open a case awaiting the person's report."""
     rt = rt_of(request)
@@ -39,7 +43,7 @@ def open_case(
 
 @router.get("/cases/{case_id}")
 def get_case(
-    case_id: int, request: Request, actor: Actor = Depends(auth.require("case.read"))
+    case_id: int, request: Request, actor: Annotated[Actor, Depends(auth.require("case.read"))]
 ) -> dict[str, Any]:
     """A case with its timeline, check-ins, leave, sanctions, orders and deadlines."""
     return case_detail(request, actor, case_id)
@@ -70,8 +74,8 @@ def act(
     case_id: int,
     action: str,
     request: Request,
-    body: dict[str, Any] = Body(...),
-    actor: Actor = Depends(auth.require("case.write")),
+    body: Annotated[dict[str, Any], Body()],
+    actor: Annotated[Actor, Depends(auth.require("case.write"))],
 ) -> dict[str, Any]:
     """One stage act: report, receive, announce, start_supervision, release, terminate, transfer."""
     model = service.ACT_MODELS.get(action)
@@ -85,7 +89,7 @@ def checkin(
     case_id: int,
     body: models.CheckinCreate,
     request: Request,
-    actor: Actor = Depends(auth.require("checkin.write")),
+    actor: Annotated[Actor, Depends(auth.require("checkin.write"))],
 ) -> dict[str, int]:
     """Record a check-in, report or home visit."""
     return {"id": service.checkin(rt_of(request), actor, case_id, body)}
@@ -93,7 +97,7 @@ def checkin(
 
 @router.get("/cases/{case_id}/export")
 def export(
-    case_id: int, request: Request, actor: Actor = Depends(auth.require("case.write"))
+    case_id: int, request: Request, actor: Annotated[Actor, Depends(auth.require("case.write"))]
 ) -> dict[str, Any]:
     """The case file in the documented exchange format (transfer, 安置帮教 handover)."""
     return service.transfer_file(rt_of(request), actor, case_id)
@@ -104,7 +108,7 @@ def person_account(
     case_id: int,
     body: models.PersonAccount,
     request: Request,
-    actor: Actor = Depends(auth.require("case.write")),
+    actor: Annotated[Actor, Depends(auth.require("case.write"))],
 ) -> dict[str, int]:
     """A login for the supervised person (ID number + password)."""
     return {"id": oversight.create_person_account(rt_of(request), actor, case_id, body)}
@@ -112,14 +116,16 @@ def person_account(
 
 @router.get("/cases/{case_id}/suggestions")
 def suggestions(
-    case_id: int, request: Request, actor: Actor = Depends(auth.require("case.read"))
+    case_id: int, request: Request, actor: Annotated[Actor, Depends(auth.require("case.read"))]
 ) -> list[dict[str, str]]:
     """Proposals the Measures' thresholds call for (never applied automatically)."""
     return supervision.suggestions(rt_of(request), actor, case_id)
 
 
 @router.get("/me")
-def my_case(request: Request, actor: Actor = Depends(auth.require("me"))) -> dict[str, Any]:
+def my_case(
+    request: Request, actor: Annotated[Actor, Depends(auth.require("me"))]
+) -> dict[str, Any]:
     """The supervised person's own case, obligations and leave requests."""
     s = rt_of(request).store
     cases = s.person_cases(actor.person_id or -1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
@@ -19,16 +19,18 @@ router = APIRouter(prefix="/api/v1", tags=["oversight"])
 @router.get("/audit")
 def audit(
     request: Request,
+    actor: Annotated[Actor, Depends(auth.require("audit.read"))],
     after: int = 0,
     limit: int = 500,
-    actor: Actor = Depends(auth.require("audit.read")),
 ) -> list[dict[str, Any]]:
     """Audit entries in order (with their hashes, so a reader can check the chain)."""
     return rt_of(request).store.audit_rows(max(0, after), min(max(1, limit), 5000))
 
 
 @router.get("/audit/verify")
-def verify(request: Request, actor: Actor = Depends(auth.require("audit.read"))) -> dict[str, Any]:
+def verify(
+    request: Request, actor: Annotated[Actor, Depends(auth.require("audit.read"))]
+) -> dict[str, Any]:
     """Recompute the whole hash chain."""
     ok, bad, n = rt_of(request).store.audit_verify()
     return {"ok": ok, "first_bad_seq": bad, "entries": n}
@@ -36,7 +38,7 @@ def verify(request: Request, actor: Actor = Depends(auth.require("audit.read")))
 
 @router.get("/correction-notices")
 def notices(
-    request: Request, actor: Actor = Depends(auth.require("notice.read"))
+    request: Request, actor: Annotated[Actor, Depends(auth.require("notice.read"))]
 ) -> list[dict[str, Any]]:
     """Correction notices of the caller's county."""
     s = rt_of(request).store
@@ -45,7 +47,9 @@ def notices(
 
 @router.post("/correction-notices", status_code=201)
 def file_notice(
-    body: models.NoticeFile, request: Request, actor: Actor = Depends(auth.require("notice.file"))
+    body: models.NoticeFile,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("notice.file"))],
 ) -> dict[str, Any]:
     """The procuratorate files a correction notice (law Art. 62)."""
     return oversight.file_notice(rt_of(request), actor, body)
@@ -56,7 +60,7 @@ def answer(
     notice_id: int,
     body: models.NoticeAnswer,
     request: Request,
-    actor: Actor = Depends(auth.require("notice.answer")),
+    actor: Annotated[Actor, Depends(auth.require("notice.answer"))],
 ) -> dict[str, Any]:
     """The bureau answers in writing."""
     return oversight.answer_notice(rt_of(request), actor, notice_id, body)
@@ -64,7 +68,7 @@ def answer(
 
 @router.get("/dashboard")
 def dashboard(
-    request: Request, actor: Actor = Depends(auth.require("dashboard"))
+    request: Request, actor: Annotated[Actor, Depends(auth.require("dashboard"))]
 ) -> dict[str, Any]:
     """Caseload by stage, open alerts by kind, deadlines this week."""
     return dashboard_data(request, actor)

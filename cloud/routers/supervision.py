@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
@@ -19,7 +19,7 @@ def request_leave(
     case_id: int,
     body: models.LeaveCreate,
     request: Request,
-    actor: Actor = Depends(auth.require("leave.request")),
+    actor: Annotated[Actor, Depends(auth.require("leave.request"))],
 ) -> dict[str, Any]:
     """A leave request; the approval tier follows from its length and earlier leave."""
     return supervision.request_leave(rt_of(request), actor, case_id, body)
@@ -30,7 +30,7 @@ def decide_leave(
     leave_id: int,
     body: models.LeaveDecision,
     request: Request,
-    actor: Actor = Depends(auth.require("leave.decide")),
+    actor: Annotated[Actor, Depends(auth.require("leave.decide"))],
 ) -> dict[str, Any]:
     """Approve or refuse at the leave's tier."""
     return supervision.decide_leave(rt_of(request), actor, leave_id, body)
@@ -38,7 +38,7 @@ def decide_leave(
 
 @router.post("/leave/{leave_id}/returned")
 def leave_returned(
-    leave_id: int, request: Request, actor: Actor = Depends(auth.require("case.write"))
+    leave_id: int, request: Request, actor: Annotated[Actor, Depends(auth.require("case.write"))]
 ) -> dict[str, Any]:
     """The person is back."""
     return supervision.leave_returned(rt_of(request), actor, leave_id)
@@ -49,7 +49,7 @@ def propose(
     case_id: int,
     body: models.SanctionCreate,
     request: Request,
-    actor: Actor = Depends(auth.require("sanction.propose")),
+    actor: Annotated[Actor, Depends(auth.require("sanction.propose"))],
 ) -> dict[str, Any]:
     """A reward, penalty or proposal with its facts and evidence."""
     return supervision.propose(rt_of(request), actor, case_id, body)
@@ -60,7 +60,7 @@ def decide(
     sanction_id: int,
     body: models.SanctionDecision,
     request: Request,
-    actor: Actor = Depends(auth.require("sanction.decide")),
+    actor: Annotated[Actor, Depends(auth.require("sanction.decide"))],
 ) -> dict[str, Any]:
     """Decide a penalty, or sign and send a proposal."""
     return supervision.decide(rt_of(request), actor, sanction_id, body)
@@ -71,7 +71,7 @@ def ruling(
     sanction_id: int,
     body: models.SanctionRuling,
     request: Request,
-    actor: Actor = Depends(auth.require("case.write")),
+    actor: Annotated[Actor, Depends(auth.require("case.write"))],
 ) -> dict[str, Any]:
     """The court's or authority's ruling on a proposal."""
     return supervision.rule(rt_of(request), actor, sanction_id, body)
@@ -79,7 +79,7 @@ def ruling(
 
 @router.post("/sanctions/{sanction_id}/corrected")
 def corrected(
-    sanction_id: int, request: Request, actor: Actor = Depends(auth.require("case.write"))
+    sanction_id: int, request: Request, actor: Annotated[Actor, Depends(auth.require("case.write"))]
 ) -> dict[str, Any]:
     """The person corrected the conduct."""
     return supervision.mark_corrected(rt_of(request), actor, sanction_id)
@@ -90,7 +90,7 @@ def request_order(
     case_id: int,
     body: models.OrderCreate,
     request: Request,
-    actor: Actor = Depends(auth.require("positioning.request")),
+    actor: Annotated[Actor, Depends(auth.require("positioning.request"))],
 ) -> dict[str, Any]:
     """Request an Art. 29 positioning order or its renewal."""
     return positioning.request(rt_of(request), actor, case_id, body)
@@ -101,7 +101,7 @@ def decide_order(
     order_id: int,
     body: models.OrderDecision,
     request: Request,
-    actor: Actor = Depends(auth.require("positioning.approve")),
+    actor: Annotated[Actor, Depends(auth.require("positioning.approve"))],
 ) -> dict[str, Any]:
     """The county bureau head approves or refuses."""
     return positioning.decide(rt_of(request), actor, order_id, body)
@@ -112,7 +112,7 @@ def end_order(
     order_id: int,
     body: models.OrderEnd,
     request: Request,
-    actor: Actor = Depends(auth.require("positioning.end")),
+    actor: Annotated[Actor, Depends(auth.require("positioning.end"))],
 ) -> dict[str, Any]:
     """End an order that is no longer needed."""
     return positioning.end(rt_of(request), actor, order_id, body)
@@ -122,8 +122,8 @@ def end_order(
 def presence(
     case_id: int,
     request: Request,
+    actor: Annotated[Actor, Depends(auth.require("location.read"))],
     hours: int = 24,
-    actor: Actor = Depends(auth.require("location.read")),
 ) -> dict[str, Any]:
     """Presence reports, only while an order is in force (the read is audited)."""
     return positioning.presence(rt_of(request), actor, case_id, min(max(hours, 1), 24 * 92))
@@ -131,7 +131,7 @@ def presence(
 
 @router.get("/cases/{case_id}/band")
 def band_data(
-    case_id: int, request: Request, actor: Actor = Depends(auth.require("location.read"))
+    case_id: int, request: Request, actor: Annotated[Actor, Depends(auth.require("location.read"))]
 ) -> dict[str, Any]:
     """The person's band: recent frames (heart rate is health data: the read is audited)."""
     rt = rt_of(request)

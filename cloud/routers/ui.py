@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -82,12 +82,12 @@ def back_to(url: str) -> RedirectResponse:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, _: None = Depends(auth.public)) -> Response:
+def login_page(request: Request, _: Annotated[None, Depends(auth.public)]) -> Response:
     return page(request, "login.html", next=request.query_params.get("next", "/"), error=None)
 
 
 @router.post("/login")
-async def login_submit(request: Request, _: None = Depends(auth.public)) -> Response:
+async def login_submit(request: Request, _: Annotated[None, Depends(auth.public)]) -> Response:
     rt = rt_of(request)
     form = await request.form()
     nxt = str(form.get("next") or "/")
@@ -114,7 +114,7 @@ async def login_submit(request: Request, _: None = Depends(auth.public)) -> Resp
 
 
 @router.post("/logout")
-def logout(request: Request, actor: Actor = Depends(auth.require("session"))) -> Response:
+def logout(request: Request, actor: Annotated[Actor, Depends(auth.require("session"))]) -> Response:
     rt = rt_of(request)
     with rt.store.tx():
         rt.store.session_delete(auth.token_hash(request.cookies.get(auth.COOKIE, "")))
@@ -125,12 +125,16 @@ def logout(request: Request, actor: Actor = Depends(auth.require("session"))) ->
 
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, actor: Actor = Depends(auth.require("dashboard"))) -> Response:
+def dashboard(
+    request: Request, actor: Annotated[Actor, Depends(auth.require("dashboard"))]
+) -> Response:
     return page(request, "dashboard.html", d=dashboard_data(request, actor))
 
 
 @router.get("/cases", response_class=HTMLResponse)
-def cases(request: Request, actor: Actor = Depends(auth.require("case.read"))) -> Response:
+def cases(
+    request: Request, actor: Annotated[Actor, Depends(auth.require("case.read"))]
+) -> Response:
     rt = rt_of(request)
     offices = [
         u for u in rt.store.units() if u["id"] in actor.scope and u["kind"] in ("office", "village")
@@ -146,7 +150,7 @@ def cases(request: Request, actor: Actor = Depends(auth.require("case.read"))) -
 
 @router.post("/ui/cases")
 async def new_case(
-    request: Request, actor: Actor = Depends(auth.require("case.write"))
+    request: Request, actor: Annotated[Actor, Depends(auth.require("case.write"))]
 ) -> Response:
     body = parse(models.CaseCreate, form_data(await request.form()))
     return back_to(f"/cases/{case_service.open_case(rt_of(request), actor, body)}")
@@ -154,7 +158,7 @@ async def new_case(
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(
-    case_id: int, request: Request, actor: Actor = Depends(auth.require("case.read"))
+    case_id: int, request: Request, actor: Annotated[Actor, Depends(auth.require("case.read"))]
 ) -> Response:
     from cloud.routers.cases import case_detail
 
@@ -191,7 +195,10 @@ def case_page(
 
 @router.post("/ui/cases/{case_id}/act/{action}")
 async def case_act(
-    case_id: int, action: str, request: Request, actor: Actor = Depends(auth.require("case.write"))
+    case_id: int,
+    action: str,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("case.write"))],
 ) -> Response:
     model = case_service.ACT_MODELS.get(action)
     if model is None:
@@ -204,7 +211,7 @@ async def case_act(
 
 @router.post("/ui/cases/{case_id}/checkin")
 async def case_checkin(
-    case_id: int, request: Request, actor: Actor = Depends(auth.require("checkin.write"))
+    case_id: int, request: Request, actor: Annotated[Actor, Depends(auth.require("checkin.write"))]
 ) -> Response:
     case_service.checkin(
         rt_of(request), actor, case_id, parse(models.CheckinCreate, form_data(await request.form()))
@@ -214,7 +221,7 @@ async def case_checkin(
 
 @router.post("/ui/cases/{case_id}/leave")
 async def case_leave(
-    case_id: int, request: Request, actor: Actor = Depends(auth.require("leave.request"))
+    case_id: int, request: Request, actor: Annotated[Actor, Depends(auth.require("leave.request"))]
 ) -> Response:
     supervision.request_leave(
         rt_of(request), actor, case_id, parse(models.LeaveCreate, form_data(await request.form()))
@@ -224,7 +231,7 @@ async def case_leave(
 
 @router.post("/ui/leave/{leave_id}/decision")
 async def leave_decision(
-    leave_id: int, request: Request, actor: Actor = Depends(auth.require("leave.decide"))
+    leave_id: int, request: Request, actor: Annotated[Actor, Depends(auth.require("leave.decide"))]
 ) -> Response:
     row = supervision.decide_leave(
         rt_of(request),
@@ -237,7 +244,9 @@ async def leave_decision(
 
 @router.post("/ui/cases/{case_id}/sanction")
 async def case_sanction(
-    case_id: int, request: Request, actor: Actor = Depends(auth.require("sanction.propose"))
+    case_id: int,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("sanction.propose"))],
 ) -> Response:
     supervision.propose(
         rt_of(request),
@@ -250,7 +259,9 @@ async def case_sanction(
 
 @router.post("/ui/sanctions/{sanction_id}/decision")
 async def sanction_decision(
-    sanction_id: int, request: Request, actor: Actor = Depends(auth.require("sanction.decide"))
+    sanction_id: int,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("sanction.decide"))],
 ) -> Response:
     row = supervision.decide(
         rt_of(request),
@@ -263,7 +274,9 @@ async def sanction_decision(
 
 @router.post("/ui/cases/{case_id}/positioning")
 async def case_positioning(
-    case_id: int, request: Request, actor: Actor = Depends(auth.require("positioning.request"))
+    case_id: int,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("positioning.request"))],
 ) -> Response:
     positioning.request(
         rt_of(request), actor, case_id, parse(models.OrderCreate, form_data(await request.form()))
@@ -273,7 +286,9 @@ async def case_positioning(
 
 @router.post("/ui/positioning/{order_id}/decision")
 async def order_decision(
-    order_id: int, request: Request, actor: Actor = Depends(auth.require("positioning.approve"))
+    order_id: int,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("positioning.approve"))],
 ) -> Response:
     row = positioning.decide(
         rt_of(request),
@@ -286,7 +301,9 @@ async def order_decision(
 
 @router.post("/ui/positioning/{order_id}/end")
 async def order_end(
-    order_id: int, request: Request, actor: Actor = Depends(auth.require("positioning.end"))
+    order_id: int,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("positioning.end"))],
 ) -> Response:
     row = positioning.end(
         rt_of(request), actor, order_id, parse(models.OrderEnd, form_data(await request.form()))
@@ -295,14 +312,16 @@ async def order_end(
 
 
 @router.get("/alerts", response_class=HTMLResponse)
-def alerts_page(request: Request, actor: Actor = Depends(auth.require("alert.read"))) -> Response:
+def alerts_page(
+    request: Request, actor: Annotated[Actor, Depends(auth.require("alert.read"))]
+) -> Response:
     rows = [alert_service.public(r) for r in rt_of(request).store.alerts_in(actor.scope)]
     return page(request, "alerts.html", alerts=rows)
 
 
 @router.post("/ui/alerts/{alert_id}/ack")
 def alert_ack(
-    alert_id: int, request: Request, actor: Actor = Depends(auth.require("alert.act"))
+    alert_id: int, request: Request, actor: Annotated[Actor, Depends(auth.require("alert.act"))]
 ) -> Response:
     alert_service.acknowledge(rt_of(request), actor, alert_id)
     return back_to("/alerts")
@@ -310,7 +329,7 @@ def alert_ack(
 
 @router.post("/ui/alerts/{alert_id}/resolve")
 async def alert_resolve(
-    alert_id: int, request: Request, actor: Actor = Depends(auth.require("alert.act"))
+    alert_id: int, request: Request, actor: Annotated[Actor, Depends(auth.require("alert.act"))]
 ) -> Response:
     alert_service.resolve(
         rt_of(request), actor, alert_id, parse(models.AlertResolve, form_data(await request.form()))
@@ -320,7 +339,7 @@ async def alert_resolve(
 
 @router.get("/assessments", response_class=HTMLResponse)
 def assessments_page(
-    request: Request, actor: Actor = Depends(auth.require("assessment.read"))
+    request: Request, actor: Annotated[Actor, Depends(auth.require("assessment.read"))]
 ) -> Response:
     rt = rt_of(request)
     rows = [
@@ -331,7 +350,7 @@ def assessments_page(
 
 @router.post("/ui/assessments")
 async def new_assessment(
-    request: Request, actor: Actor = Depends(auth.require("assessment.write"))
+    request: Request, actor: Annotated[Actor, Depends(auth.require("assessment.write"))]
 ) -> Response:
     assessment_service.create(
         rt_of(request), actor, parse(models.AssessmentCreate, form_data(await request.form()))
@@ -341,7 +360,9 @@ async def new_assessment(
 
 @router.post("/ui/assessments/{assessment_id}/visit")
 async def assessment_visit(
-    assessment_id: int, request: Request, actor: Actor = Depends(auth.require("assessment.write"))
+    assessment_id: int,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("assessment.write"))],
 ) -> Response:
     assessment_service.visit(
         rt_of(request),
@@ -354,7 +375,9 @@ async def assessment_visit(
 
 @router.post("/ui/assessments/{assessment_id}/opinion")
 async def assessment_opinion(
-    assessment_id: int, request: Request, actor: Actor = Depends(auth.require("assessment.write"))
+    assessment_id: int,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("assessment.write"))],
 ) -> Response:
     assessment_service.return_opinion(
         rt_of(request),
@@ -366,7 +389,9 @@ async def assessment_opinion(
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, actor: Actor = Depends(auth.require("audit.read"))) -> Response:
+def audit_page(
+    request: Request, actor: Annotated[Actor, Depends(auth.require("audit.read"))]
+) -> Response:
     s = rt_of(request).store
     ok, bad, n = s.audit_verify()
     rows = s.q("SELECT * FROM audit ORDER BY seq DESC LIMIT 200")

@@ -9,8 +9,8 @@ from cloud import models
 from cloud.domain import alerts as rules
 from cloud.domain.roles import Actor
 from cloud.runtime import Runtime
-from cloud.services.common import Refused, check_unit_scope
-from cloud.store import NotFound
+from cloud.services.common import RefusedError, check_unit_scope
+from cloud.store import NotFoundError
 
 
 def public(row: dict[str, Any]) -> dict[str, Any]:
@@ -33,8 +33,8 @@ def _get(rt: Runtime, actor: Actor, alert_id: int) -> dict[str, Any]:
     row = rt.store.alert(alert_id)
     try:
         check_unit_scope(actor, row["unit_id"])
-    except NotFound:
-        raise NotFound(f"alert {alert_id}") from None
+    except NotFoundError:
+        raise NotFoundError(f"alert {alert_id}") from None
     return row
 
 
@@ -46,7 +46,7 @@ def acknowledge(rt: Runtime, actor: Actor, alert_id: int) -> dict[str, Any]:
         try:
             rules.check_ack(row)
         except rules.AlertError as exc:
-            raise Refused(str(exc)) from None
+            raise RefusedError(str(exc)) from None
         s.update(
             "alerts",
             "id",
@@ -66,7 +66,7 @@ def resolve(rt: Runtime, actor: Actor, alert_id: int, body: models.AlertResolve)
         try:
             rules.check_resolve(row, body.note)
         except rules.AlertError as exc:
-            raise Refused(str(exc)) from None
+            raise RefusedError(str(exc)) from None
         s.update(
             "alerts",
             "id",
@@ -84,11 +84,11 @@ def suspend(rt: Runtime, actor: Actor, body: models.AlertSuspend) -> int:
     try:
         rules.check_suspension(body.kind, body.reason, body.hours)
     except rules.AlertError as exc:
-        raise Refused(str(exc)) from None
+        raise RefusedError(str(exc)) from None
     with s.tx():
         person = s.person(body.person_id)
         if person["office_id"] not in actor.scope and person["village_id"] not in actor.scope:
-            raise NotFound(f"person {body.person_id}")
+            raise NotFoundError(f"person {body.person_id}")
         sid = s.insert(
             "alert_suspensions",
             {

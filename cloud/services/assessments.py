@@ -9,8 +9,8 @@ from cloud.domain import deadlines as dl
 from cloud.domain.roles import Actor
 from cloud.runtime import Runtime
 from cloud.services.cases import add_deadline
-from cloud.services.common import Refused, check_unit_scope
-from cloud.store import NotFound
+from cloud.services.common import RefusedError, check_unit_scope
+from cloud.store import NotFoundError
 
 
 def create(rt: Runtime, actor: Actor, body: models.AssessmentCreate) -> dict[str, Any]:
@@ -18,7 +18,7 @@ def create(rt: Runtime, actor: Actor, body: models.AssessmentCreate) -> dict[str
     s, now = rt.store, rt.now()
     check_unit_scope(actor, body.office_id)
     if s.unit(body.office_id)["kind"] != "office":
-        raise Refused("an assessment is assigned to a 司法所")
+        raise RefusedError("an assessment is assigned to a 司法所")
     with s.tx():
         aid = s.insert(
             "assessments",
@@ -37,7 +37,7 @@ def get(rt: Runtime, actor: Actor, assessment_id: int) -> dict[str, Any]:
     s = rt.store
     row = s.get("assessments", assessment_id)
     if row["office_id"] not in actor.scope:
-        raise NotFound(f"assessment {assessment_id}")
+        raise NotFoundError(f"assessment {assessment_id}")
     row["visits"] = s.visits(assessment_id)
     row["deadlines"] = s.q("SELECT * FROM deadlines WHERE assessment_id = ?", (assessment_id,))
     return row
@@ -51,7 +51,7 @@ def visit(
     with s.tx():
         row = get(rt, actor, assessment_id)
         if row["status"] != "open":
-            raise Refused(f"assessment is {row['status']}")
+            raise RefusedError(f"assessment is {row['status']}")
         vid = s.insert(
             "assessment_visits",
             {**body.model_dump(mode="json"), "assessment_id": assessment_id, "staff_id": actor.id},
@@ -68,9 +68,9 @@ def return_opinion(
     with s.tx():
         row = get(rt, actor, assessment_id)
         if row["status"] != "open":
-            raise Refused(f"assessment is {row['status']}")
+            raise RefusedError(f"assessment is {row['status']}")
         if not row["visits"]:
-            raise Refused("record at least one field visit before returning the opinion")
+            raise RefusedError("record at least one field visit before returning the opinion")
         s.update(
             "assessments",
             "id",

@@ -12,7 +12,7 @@ from cloud.domain import deadlines as dl
 from cloud.domain import stages
 from cloud.domain.roles import Actor
 from cloud.runtime import Runtime
-from cloud.services.common import Refused, check_case_scope, check_unit_scope, local_date
+from cloud.services.common import RefusedError, check_case_scope, check_unit_scope, local_date
 
 
 def open_case(rt: Runtime, actor: Actor, body: models.CaseCreate) -> int:
@@ -21,7 +21,7 @@ def open_case(rt: Runtime, actor: Actor, body: models.CaseCreate) -> int:
     try:
         stages.check_case_type(body.case_type, body.authority_kind)
     except stages.TransitionError as exc:
-        raise Refused(str(exc)) from None
+        raise RefusedError(str(exc)) from None
     check_unit_scope(actor, body.office_id)
     office = s.unit(body.office_id)
     village = s.unit(body.village_id)
@@ -30,7 +30,7 @@ def open_case(rt: Runtime, actor: Actor, body: models.CaseCreate) -> int:
         or village["kind"] != "village"
         or village["parent_id"] != office["id"]
     ):
-        raise Refused("office_id must be a 司法所 and village_id one of its villages")
+        raise RefusedError("office_id must be a 司法所 and village_id one of its villages")
     with s.tx():
         p = body.person
         existing = s.one("SELECT id FROM persons WHERE id_number = ?", (p.id_number,))
@@ -39,7 +39,7 @@ def open_case(rt: Runtime, actor: Actor, body: models.CaseCreate) -> int:
             if s.one(
                 "SELECT id FROM cases WHERE person_id = ? AND closed_at IS NULL", (person_id,)
             ):
-                raise Refused("this person already has an open case / 该对象已有未结案件")
+                raise RefusedError("this person already has an open case / 该对象已有未结案件")
         else:
             person_id = s.insert(
                 "persons",
@@ -137,7 +137,7 @@ def act(rt: Runtime, actor: Actor, case_id: int, action: str, body: BaseModel) -
         try:
             target = stages.next_stage(case["stage"], action, case, facts, today)
         except stages.TransitionError as exc:
-            raise Refused(str(exc)) from None
+            raise RefusedError(str(exc)) from None
         changes: dict[str, Any] = {"stage": target, "updated_at": now}
         extra = json.loads(case["extra"])
         if action == "report":
@@ -226,7 +226,8 @@ def act(rt: Runtime, actor: Actor, case_id: int, action: str, body: BaseModel) -
 
 def _end_orders(rt: Runtime, actor: Actor, case_id: int, reason: str, now: int) -> bool:
     rows = rt.store.q(
-        "SELECT id FROM positioning_orders WHERE case_id = ? AND status IN ('requested', 'approved')",
+        "SELECT id FROM positioning_orders WHERE case_id = ? "
+        "AND status IN ('requested', 'approved')",
         (case_id,),
     )
     for r in rows:
@@ -256,10 +257,10 @@ def checkin(rt: Runtime, actor: Actor, case_id: int, body: models.CheckinCreate)
         case = s.case(case_id)
         check_case_scope(actor, case)
         if case["stage"] in stages.CLOSED_STAGES:
-            raise Refused("the case is closed")
+            raise RefusedError("the case is closed")
         at = int(body.at.timestamp()) if body.at else now
         if at > now + 300:
-            raise Refused("a check-in cannot be in the future")
+            raise RefusedError("a check-in cannot be in the future")
         cid = s.insert(
             "checkins",
             {

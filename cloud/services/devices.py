@@ -11,7 +11,7 @@ from cloud.domain.roles import SYSTEM, Actor
 from cloud.runtime import Runtime
 from cloud.services import positioning
 from cloud.services.alerts import raise_and_broadcast
-from cloud.services.common import Refused
+from cloud.services.common import RefusedError
 from protocol.frame import parse as parse_frame
 
 log = logging.getLogger("sqjz.cloud.devices")
@@ -24,7 +24,7 @@ def create_hub(rt: Runtime, actor: Actor, body: models.HubCreate) -> dict[str, A
     token = auth.new_token()
     with s.tx():
         if s.one("SELECT 1 FROM hubs WHERE hub_id = ?", (body.hub_id,)):
-            raise Refused(f"hub {body.hub_id} exists")
+            raise RefusedError(f"hub {body.hub_id} exists")
         s.unit(body.unit_id)
         s.insert("hubs", {**body.model_dump(), "token_hash": auth.token_hash(token)})
         s.audit(actor, "hub.create", "hub", body.hub_id, body.model_dump(), at=now)
@@ -41,7 +41,7 @@ def start_enrolment(
     try:
         enrol.check_public_key(public_key)
     except enrol.EnrolError as exc:
-        raise Refused(str(exc)) from None
+        raise RefusedError(str(exc)) from None
     ch = enrol.challenge()
     actor = Actor(None, f"hub:{hub['hub_id']}", "hub")
     with s.tx():
@@ -71,11 +71,11 @@ def complete_enrolment(
     with s.tx():
         row = s.get("enrolments", enrolment_id)
         if row["hub_id"] != hub["hub_id"]:
-            raise Refused("enrolment was started by another hub")
+            raise RefusedError("enrolment was started by another hub")
         if row["completed_at"] or row["cloud_private"] is None:
-            raise Refused("enrolment already completed")
+            raise RefusedError("enrolment already completed")
         if row["expires_at"] < now:
-            raise Refused("enrolment expired; start again")
+            raise RefusedError("enrolment expired; start again")
         ch = enrol.Challenge(
             bytes(row["nonce"]), bytes(row["cloud_private"]), bytes(row["cloud_public"])
         )
@@ -84,7 +84,7 @@ def complete_enrolment(
                 row["band_id"], bytes(row["public_key"]), ch, bytes.fromhex(body.frame)
             )
         except enrol.EnrolError as exc:
-            raise Refused(str(exc)) from None
+            raise RefusedError(str(exc)) from None
         existing = s.one(
             "SELECT band_id, public_key FROM bands WHERE band_id = ?", (row["band_id"],)
         )
@@ -123,13 +123,27 @@ def complete_enrolment(
         # The enrol frame is signed evidence with a counter the band never reuses: keep it, and
         # start the replay window there so that the first gap is measured from it.
         first = parse_frame(bytes.fromhex(body.frame))
-        s.update("bands", "band_id", row["band_id"],
-                 {"hi": first.counter, "seen": 1, "last_frame_at": now, "last_hub": hub["hub_id"]})
+        s.update(
+            "bands",
+            "band_id",
+            row["band_id"],
+            {"hi": first.counter, "seen": 1, "last_frame_at": now, "last_hub": hub["hub_id"]},
+        )
         s.x(
             "INSERT OR IGNORE INTO frames (band_id, counter, type, band_time, flags, raw, fields, "
-            "received_at, hub_id, hub_received_ms, hub_flags) VALUES (?, ?, 'enrol', ?, ?, ?, ?, ?, ?, ?, 0)",
-            (first.band_id, first.counter, first.band_time, first.flags, first.raw,
-             json.dumps(first.to_dict()), now, hub["hub_id"], now * 1000),
+            "received_at, hub_id, hub_received_ms, hub_flags) "
+            "VALUES (?, ?, 'enrol', ?, ?, ?, ?, ?, ?, ?, 0)",
+            (
+                first.band_id,
+                first.counter,
+                first.band_time,
+                first.flags,
+                first.raw,
+                json.dumps(first.to_dict()),
+                now,
+                hub["hub_id"],
+                now * 1000,
+            ),
         )
         s.update("enrolments", "id", enrolment_id, {"completed_at": now, "cloud_private": None})
         s.bump_keyring()
@@ -153,7 +167,7 @@ def assign_band(rt: Runtime, actor: Actor, band_id: int, body: models.BandAssign
         if body.person_id is not None:
             person = s.person(body.person_id)
             if actor.role != "admin" and person["office_id"] not in actor.scope:
-                raise Refused("person is outside your region")
+                raise RefusedError("person is outside your region")
             s.x(
                 "UPDATE bands SET person_id = NULL WHERE person_id = ? AND band_id != ?",
                 (body.person_id, band_id),

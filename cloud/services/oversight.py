@@ -9,7 +9,7 @@ from cloud.domain import deadlines as dl
 from cloud.domain.roles import Actor
 from cloud.runtime import Runtime
 from cloud.services.cases import add_deadline
-from cloud.services.common import Refused, check_case_scope, local_date
+from cloud.services.common import RefusedError, check_case_scope, local_date
 
 
 def file_notice(rt: Runtime, actor: Actor, body: models.NoticeFile) -> dict[str, Any]:
@@ -17,7 +17,7 @@ def file_notice(rt: Runtime, actor: Actor, body: models.NoticeFile) -> dict[str,
     s, now = rt.store, rt.now()
     county = s.county_of(actor.unit_id) if actor.unit_id else None
     if county is None:
-        raise Refused("the procuratorate account has no county")
+        raise RefusedError("the procuratorate account has no county")
     with s.tx():
         if body.case_id is not None:
             check_case_scope(actor, s.case(body.case_id))
@@ -48,11 +48,11 @@ def answer_notice(
     with s.tx():
         row = s.get("correction_notices", notice_id)
         if row["county_id"] not in actor.scope:
-            raise Refused("notice belongs to another county")
+            raise RefusedError("notice belongs to another county")
         if row["responded_at"]:
-            raise Refused("already answered")
+            raise RefusedError("already answered")
         if not body.adopted and len(body.response) < 10:
-            raise Refused(
+            raise RefusedError(
                 "not adopting a notice needs the reasons (Art. 62: 没有采纳的应当说明理由)"
             )
         s.update(
@@ -97,7 +97,7 @@ def create_unit(rt: Runtime, actor: Actor, body: models.UnitCreate) -> int:
     with s.tx():
         parent_kind = s.unit(body.parent_id)["kind"] if body.parent_id is not None else None
         if parent_kind not in parents[body.kind]:
-            raise Refused(
+            raise RefusedError(
                 f"a {body.kind} sits under {' or '.join(str(k) for k in parents[body.kind])}"
             )
         uid = s.insert("units", body.model_dump())
@@ -110,11 +110,11 @@ def create_user(rt: Runtime, actor: Actor, body: models.UserCreate) -> int:
     """A staff, procuratorate or admin account (password hashed with argon2id)."""
     s, now = rt.store, rt.now()
     if body.role != "admin" and body.unit_id is None:
-        raise Refused("staff accounts belong to a unit")
+        raise RefusedError("staff accounts belong to a unit")
     try:
         pw = auth.hash_password(body.password)
     except ValueError as exc:
-        raise Refused(str(exc)) from None
+        raise RefusedError(str(exc)) from None
     want = {
         "village": "village",
         "office": "office",
@@ -127,9 +127,9 @@ def create_user(rt: Runtime, actor: Actor, body: models.UserCreate) -> int:
             and body.role in want
             and s.unit(body.unit_id)["kind"] != want[body.role]
         ):
-            raise Refused(f"a {body.role} account belongs to a {want[body.role]} unit")
+            raise RefusedError(f"a {body.role} account belongs to a {want[body.role]} unit")
         if s.user_by_name(body.username):
-            raise Refused("user name taken")
+            raise RefusedError("user name taken")
         uid = s.insert(
             "users",
             {
@@ -155,12 +155,12 @@ def create_person_account(
     try:
         pw = auth.hash_password(body.password)
     except ValueError as exc:
-        raise Refused(str(exc)) from None
+        raise RefusedError(str(exc)) from None
     with s.tx():
         case = s.case(case_id)
         check_case_scope(actor, case)
         if s.user_by_name(case["id_number"]):
-            raise Refused("the person already has an account")
+            raise RefusedError("the person already has an account")
         uid = s.insert(
             "users",
             {
@@ -182,11 +182,11 @@ def change_password(rt: Runtime, actor: Actor, body: models.PasswordChange) -> N
     s, now = rt.store, rt.now()
     user = s.get("users", actor.id)
     if not auth.verify_password(user["password_hash"], body.old_password):
-        raise Refused("old password is wrong / 原密码错误")
+        raise RefusedError("old password is wrong / 原密码错误")
     try:
         pw = auth.hash_password(body.new_password)
     except ValueError as exc:
-        raise Refused(str(exc)) from None
+        raise RefusedError(str(exc)) from None
     with s.tx():
         s.set_password(user["id"], pw)
         s.audit(actor, "user.password", "user", user["id"], {}, at=now)

@@ -9,7 +9,7 @@ from cloud import models
 from cloud.domain import positioning as rules
 from cloud.domain.roles import Actor
 from cloud.runtime import Runtime
-from cloud.services.common import Forbidden, Refused, check_case_scope, local_date
+from cloud.services.common import ForbiddenError, RefusedError, check_case_scope, local_date
 from protocol import downlink, topics
 from protocol.schema import CONFIG_PRESENCE, CONFIG_SOS_LOCATION
 
@@ -23,7 +23,7 @@ def request(rt: Runtime, actor: Actor, case_id: int, body: models.OrderCreate) -
         case = s.case(case_id)
         check_case_scope(actor, case)
         if case["stage"] not in OPEN_FOR_ORDERS:
-            raise Refused(f"no positioning order in stage {case['stage']}")
+            raise RefusedError(f"no positioning order in stage {case['stage']}")
         try:
             rules.check_request(body.ground, body.reason, body.starts_on, body.ends_on)
             if body.renewal_of is not None:
@@ -32,9 +32,9 @@ def request(rt: Runtime, actor: Actor, case_id: int, body: models.OrderCreate) -
                     raise rules.OrderError("the renewed order belongs to another case")
                 rules.check_renewal(prev, body.assessment, body.starts_on)
         except rules.OrderError as exc:
-            raise Refused(str(exc)) from None
+            raise RefusedError(str(exc)) from None
         if body.ends_on <= local_date(now):
-            raise Refused("the requested period is already over")
+            raise RefusedError("the requested period is already over")
         oid = s.insert(
             "positioning_orders",
             {
@@ -67,10 +67,10 @@ def decide(rt: Runtime, actor: Actor, order_id: int, body: models.OrderDecision)
                 rules.check_approval(order, actor.role, local_date(now))
             except rules.OrderError as exc:
                 if actor.role != rules.APPROVER_ROLE:
-                    raise Forbidden(str(exc)) from None
-                raise Refused(str(exc)) from None
+                    raise ForbiddenError(str(exc)) from None
+                raise RefusedError(str(exc)) from None
         elif order["status"] != "requested":
-            raise Refused(f"order is {order['status']}")
+            raise RefusedError(f"order is {order['status']}")
         status = "approved" if body.approve else "refused"
         s.update(
             "positioning_orders",
@@ -107,7 +107,7 @@ def end(rt: Runtime, actor: Actor, order_id: int, body: models.OrderEnd) -> dict
         case = s.case(order["case_id"])
         check_case_scope(actor, case)
         if order["status"] not in ("approved", "requested"):
-            raise Refused(f"order is {order['status']}")
+            raise RefusedError(f"order is {order['status']}")
         s.update(
             "positioning_orders",
             "id",

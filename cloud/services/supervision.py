@@ -12,8 +12,8 @@ from cloud.domain import sanctions as rules
 from cloud.domain.roles import Actor
 from cloud.runtime import Runtime
 from cloud.services.cases import add_deadline
-from cloud.services.common import Forbidden, Refused, check_case_scope, local_date
-from cloud.store import NotFound
+from cloud.services.common import ForbiddenError, RefusedError, check_case_scope, local_date
+from cloud.store import NotFoundError
 
 
 def policy(rt: Runtime) -> leave_rules.LeavePolicy:
@@ -33,9 +33,9 @@ def request_leave(
         case = s.case(case_id)
         check_case_scope(actor, case)
         if case["stage"] != "supervising":
-            raise Refused("leave is requested during supervision")
+            raise RefusedError("leave is requested during supervision")
         if body.starts_on < local_date(now):
-            raise Refused("leave cannot start in the past")
+            raise RefusedError("leave cannot start in the past")
         earlier = [
             (dt.date.fromisoformat(r["starts_on"]), dt.date.fromisoformat(r["ends_on"]))
             for r in s.approved_leaves(case_id)
@@ -65,17 +65,18 @@ def request_leave(
 def decide_leave(
     rt: Runtime, actor: Actor, leave_id: int, body: models.LeaveDecision
 ) -> dict[str, Any]:
-    """Approve or refuse at the tier the leave needs; over-30-day leaves notify the procuratorate."""
+    """Approve or refuse at the leave's tier; over-30-day leaves notify the procuratorate."""
     s, now = rt.store, rt.now()
     with s.tx():
         row = s.get("leave_requests", leave_id)
         case = s.case(row["case_id"])
         check_case_scope(actor, case)
         if row["status"] != "requested":
-            raise Refused(f"leave is {row['status']}")
+            raise RefusedError(f"leave is {row['status']}")
         if not leave_rules.may_decide(actor.role, row["tier"]):
-            raise Forbidden(
-                f"{row['tier']} leave is not decided by {actor.role} ({leave_rules.TIERS[row['tier']]})"
+            raise ForbiddenError(
+                f"{row['tier']} leave is not decided by {actor.role} "
+                f"({leave_rules.TIERS[row['tier']]})"
             )
         status = "approved" if body.approve else "refused"
         s.update(
@@ -120,7 +121,7 @@ def leave_returned(rt: Runtime, actor: Actor, leave_id: int) -> dict[str, Any]:
         row = s.get("leave_requests", leave_id)
         check_case_scope(actor, s.case(row["case_id"]))
         if row["status"] != "approved":
-            raise Refused(f"leave is {row['status']}")
+            raise RefusedError(f"leave is {row['status']}")
         s.update("leave_requests", "id", leave_id, {"status": "returned", "returned_at": now})
         s.close_deadlines(row["case_id"], ["leave_return"], now)
         s.audit(actor, "leave.returned", "leave", leave_id, {}, at=now)
@@ -128,17 +129,17 @@ def leave_returned(rt: Runtime, actor: Actor, leave_id: int) -> dict[str, Any]:
 
 
 def propose(rt: Runtime, actor: Actor, case_id: int, body: models.SanctionCreate) -> dict[str, Any]:
-    """Record a reward or penalty; a role that may decide it decides at once, else it is proposed."""
+    """Record a reward or penalty; decided at once by a role that may decide it, else proposed."""
     s, now = rt.store, rt.now()
     with s.tx():
         case = s.case(case_id)
         check_case_scope(actor, case)
         if case["closed_at"]:
-            raise Refused("the case is closed")
+            raise RefusedError("the case is closed")
         try:
             rules.check_sanction(body.kind, case["case_type"], body.reason, body.evidence)
         except rules.SanctionError as exc:
-            raise Refused(str(exc)) from None
+            raise RefusedError(str(exc)) from None
         decides = body.kind not in rules.PROPOSALS and actor.role in rules.DECIDER_ROLES[body.kind]
         sid = s.insert(
             "sanctions",
@@ -175,9 +176,9 @@ def decide(
         case = s.case(row["case_id"])
         check_case_scope(actor, case)
         if row["status"] != "proposed":
-            raise Refused(f"sanction is {row['status']}")
+            raise RefusedError(f"sanction is {row['status']}")
         if actor.role not in rules.DECIDER_ROLES[row["kind"]]:
-            raise Forbidden(f"{rules.KINDS[row['kind']]} is decided by the county bureau head")
+            raise ForbiddenError(f"{rules.KINDS[row['kind']]} is decided by the county bureau head")
         changes: dict[str, Any] = {
             "decided_by": actor.id,
             "decided_at": now,
@@ -214,7 +215,7 @@ def rule(
         row = s.get("sanctions", sanction_id)
         check_case_scope(actor, s.case(row["case_id"]))
         if row["status"] != "sent":
-            raise Refused(f"sanction is {row['status']}, not awaiting a ruling")
+            raise RefusedError(f"sanction is {row['status']}, not awaiting a ruling")
         s.update("sanctions", "id", sanction_id, {"status": "ruled", "outcome": body.outcome})
         s.close_deadlines(row["case_id"], [f"{row['kind']}_ruling"], now)
         s.audit(
@@ -230,7 +231,7 @@ def mark_corrected(rt: Runtime, actor: Actor, sanction_id: int) -> dict[str, Any
         row = s.get("sanctions", sanction_id)
         check_case_scope(actor, s.case(row["case_id"]))
         if row["kind"] not in ("admonition", "warning") or row["status"] != "decided":
-            raise Refused("only a decided admonition or warning can be marked corrected")
+            raise RefusedError("only a decided admonition or warning can be marked corrected")
         s.update("sanctions", "id", sanction_id, {"corrected": 1})
         s.audit(actor, "sanction.corrected", "sanction", sanction_id, {}, at=now)
     return s.get("sanctions", sanction_id)
@@ -256,4 +257,4 @@ def suggestions(rt: Runtime, actor: Actor, case_id: int) -> list[dict[str, str]]
     ]
 
 
-__all__ = ["NotFound"]
+__all__ = ["NotFoundError"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from cloud.store.base import NotFound, Row
+from cloud.store.base import NotFoundError, Row
 from cloud.store.cases import CaseStore
-from cloud.store.frames import BatchResult, CasConflict, FrameStore, Rejected, Verified
+from cloud.store.frames import BatchResult, CasConflictError, FrameStore, Rejected, Verified
 from cloud.store.people import PeopleStore
 
 
@@ -12,4 +12,12 @@ class Store(FrameStore, CaseStore, PeopleStore):
     """The cloud's database (SQLite, WAL); `tx()` makes a request one transaction."""
 
 
-__all__ = ["BatchResult", "CasConflict", "NotFound", "Rejected", "Row", "Store", "Verified"]
+__all__ = [
+    "BatchResult",
+    "CasConflictError",
+    "NotFoundError",
+    "Rejected",
+    "Row",
+    "Store",
+    "Verified",
+]

@@ -40,7 +40,8 @@ class AlertStore(BaseStore):
         """
         if self.suspended(person_id, kind, now):
             self.x(
-                "INSERT INTO reports (at, kind, band_id, code, detail) VALUES (?, 'suppressed', ?, ?, ?)",
+                "INSERT INTO reports (at, kind, band_id, code, detail) "
+                "VALUES (?, 'suppressed', ?, ?, ?)",
                 (now, band_id, kind, json.dumps(detail, ensure_ascii=False)),
             )
             return None
@@ -78,22 +79,25 @@ class AlertStore(BaseStore):
         marks = ",".join("?" * len(ids))
         where = "" if include_resolved else "AND a.status != 'resolved'"
         return self.q(
-            "SELECT a.*, p.name AS person_name FROM alerts a LEFT JOIN persons p ON p.id = a.person_id "
-            f"WHERE a.unit_id IN ({marks}) {where} ORDER BY a.status = 'resolved', a.priority, a.raised_at DESC",
+            "SELECT a.*, p.name AS person_name FROM alerts a "
+            "LEFT JOIN persons p ON p.id = a.person_id "
+            f"WHERE a.unit_id IN ({marks}) {where} "
+            "ORDER BY a.status = 'resolved', a.priority, a.raised_at DESC",
             ids,
         )
 
     def alert(self, alert_id: int) -> Row:
         """One alert with the person's name."""
         row = self.one(
-            "SELECT a.*, p.name AS person_name FROM alerts a LEFT JOIN persons p ON p.id = a.person_id "
+            "SELECT a.*, p.name AS person_name FROM alerts a "
+            "LEFT JOIN persons p ON p.id = a.person_id "
             "WHERE a.id = ?",
             (alert_id,),
         )
         if row is None:
-            from cloud.store.base import NotFound
+            from cloud.store.base import NotFoundError
 
-            raise NotFound(f"alert {alert_id}")
+            raise NotFoundError(f"alert {alert_id}")
         return row
 
     def open_alerts(self) -> list[Row]:

@@ -20,13 +20,36 @@ from cloud.store.migrations import migrate
 Row = dict[str, Any]
 # Tables the generic helpers may touch (names are never taken from input).
 TABLES = frozenset(
-    "units persons users sessions cases case_events assessments assessment_visits deadlines "
-    "checkins leave_requests sanctions positioning_orders notices correction_notices hubs bands "
-    "enrolments downlinks alerts alert_suspensions dispatches presence reports".split()
+    [
+        "units",
+        "persons",
+        "users",
+        "sessions",
+        "cases",
+        "case_events",
+        "assessments",
+        "assessment_visits",
+        "deadlines",
+        "checkins",
+        "leave_requests",
+        "sanctions",
+        "positioning_orders",
+        "notices",
+        "correction_notices",
+        "hubs",
+        "bands",
+        "enrolments",
+        "downlinks",
+        "alerts",
+        "alert_suspensions",
+        "dispatches",
+        "presence",
+        "reports",
+    ]
 )
 
 
-class NotFound(LookupError):
+class NotFoundError(LookupError):
     """No row with that id (or not in the caller's region)."""
 
 
@@ -105,7 +128,7 @@ class BaseStore:
         return int(pk)  # type: ignore[arg-type]
 
     def update(self, table: str, key: str, key_value: Any, changes: Mapping[str, Any]) -> None:
-        """Update one row by its key column; NotFound if it does not exist."""
+        """Update one row by its key column; NotFoundError if it does not exist."""
         assert table in TABLES, table
         cols = ", ".join(f"{c} = ?" for c in changes)
         cur = self.x(
@@ -113,14 +136,14 @@ class BaseStore:
             [*(_cell(v) for v in changes.values()), key_value],
         )
         if cur.rowcount != 1:
-            raise NotFound(f"{table} {key_value}")
+            raise NotFoundError(f"{table} {key_value}")
 
     def get(self, table: str, row_id: Any, key: str = "id") -> Row:
-        """One row by its key; NotFound if absent."""
+        """One row by its key; NotFoundError if absent."""
         assert table in TABLES, table
         row = self.one(f"SELECT * FROM {table} WHERE {key} = ?", (row_id,))
         if row is None:
-            raise NotFound(f"{table} {row_id}")
+            raise NotFoundError(f"{table} {row_id}")
         return row
 
     def meta_get(self, key: str, default: str = "") -> str:

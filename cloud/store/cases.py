@@ -37,9 +37,9 @@ class CaseStore(BaseStore):
             (case_id,),
         )
         if row is None:
-            from cloud.store.base import NotFound
+            from cloud.store.base import NotFoundError
 
-            raise NotFound(f"case {case_id}")
+            raise NotFoundError(f"case {case_id}")
         return row
 
     def rows_for_case(self, table: str, case_id: int, order: str = "id") -> list[Row]:
@@ -72,9 +72,11 @@ class CaseStore(BaseStore):
         """Open deadlines in a region due on or before a date, soonest first."""
         marks, ids = _marks(scope)
         return self.q(
-            "SELECT d.*, p.name AS person_name FROM deadlines d LEFT JOIN cases c ON c.id = d.case_id "
+            "SELECT d.*, p.name AS person_name FROM deadlines d "
+            "LEFT JOIN cases c ON c.id = d.case_id "
             "LEFT JOIN persons p ON p.id = c.person_id "
-            f"WHERE d.done_at IS NULL AND d.due_on <= ? AND d.unit_id IN ({marks}) ORDER BY d.due_on",
+            f"WHERE d.done_at IS NULL AND d.due_on <= ? AND d.unit_id IN ({marks}) "
+            "ORDER BY d.due_on",
             [until, *ids],
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cloud.store.base import BaseStore, NotFound, Row
+from cloud.store.base import BaseStore, NotFoundError, Row
 
 
 class DeviceStore(BaseStore):
@@ -63,12 +63,13 @@ class DeviceStore(BaseStore):
     def next_downlink_counter(self, band_id: int) -> tuple[int, bytes]:
         """Reserve the band's next downlink counter; return it with the band's downlink key."""
         cur = self.x(
-            "UPDATE bands SET dl_counter = dl_counter + 1 WHERE band_id = ? RETURNING dl_counter, dl_key",
+            "UPDATE bands SET dl_counter = dl_counter + 1 WHERE band_id = ? "
+            "RETURNING dl_counter, dl_key",
             (band_id,),
         )
         row = cur.fetchone()
         if row is None:
-            raise NotFound(f"band {band_id}")
+            raise NotFoundError(f"band {band_id}")
         return int(row[0]), bytes(row[1])
 
     def downlink_hubs(self, band_id: int, now: int) -> list[int]:
@@ -101,7 +102,8 @@ class DeviceStore(BaseStore):
     def presence_of(self, band_id: int, since: int) -> list[Row]:
         """Presence reports of a band since a time."""
         return self.q(
-            "SELECT p.*, h.name AS hub_name FROM presence p LEFT JOIN hubs h ON h.hub_id = p.hub_id "
+            "SELECT p.*, h.name AS hub_name FROM presence p "
+            "LEFT JOIN hubs h ON h.hub_id = p.hub_id "
             "WHERE p.band_id = ? AND p.last_seen >= ? ORDER BY p.last_seen DESC",
             (band_id, since),
         )

@@ -48,7 +48,7 @@ class BatchResult(NamedTuple):
     verdicts: list[str]
 
 
-class CasConflict(RuntimeError):
+class CasConflictError(RuntimeError):
     """A band's state changed under us (another writer): the batch is retried whole."""
 
 
@@ -143,9 +143,18 @@ class FrameStore(AlertStore, DeviceStore):
                         f.raw,
                     )
                 )
-        for r in rejected:
+        for bad in rejected:
             reports.append(
-                (now, r.kind, r.band_id, r.hub_id, r.code, None, r.detail[:500], r.raw[:200])
+                (
+                    now,
+                    bad.kind,
+                    bad.band_id,
+                    bad.hub_id,
+                    bad.code,
+                    None,
+                    bad.detail[:500],
+                    bad.raw[:200],
+                )
             )
         if inserts:
             self.conn.executemany(
@@ -206,7 +215,7 @@ class FrameStore(AlertStore, DeviceStore):
                 (hi, rules.to_db(seen), now, v.hub_id, battery.get(band_id), band_id, *st["old"]),
             )
             if cur.rowcount != 1:
-                raise CasConflict(f"band {band_id} state changed during the batch")
+                raise CasConflictError(f"band {band_id} state changed during the batch")
 
     def _frame_alerts(
         self,
@@ -245,7 +254,8 @@ class FrameStore(AlertStore, DeviceStore):
                         "band_id": v.frame.band_id,
                         "counter": v.frame.counter,
                         "hub_id": v.hub_id,
-                        "what": "counter reused with other bytes: cloned key or failed counter store",
+                        "what": "counter reused with other bytes: "
+                        "cloned key or failed counter store",
                     },
                     st,
                     v.hub_id,

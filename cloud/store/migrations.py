@@ -93,7 +93,8 @@ CREATE TABLE case_events (
 CREATE INDEX case_events_case ON case_events(case_id, at);
 CREATE TABLE assessments (
   id INTEGER PRIMARY KEY,
-  requester_kind TEXT NOT NULL CHECK (requester_kind IN ('court', 'procuratorate', 'police', 'prison')),
+  requester_kind TEXT NOT NULL
+    CHECK (requester_kind IN ('court', 'procuratorate', 'police', 'prison')),
   requester_name TEXT NOT NULL,
   request_no TEXT NOT NULL,
   received_on TEXT NOT NULL,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloud.store.base import BaseStore, NotFound, Row
+from cloud.store.base import BaseStore, NotFoundError, Row
 
 
 class PeopleStore(BaseStore):
@@ -97,7 +97,7 @@ class PeopleStore(BaseStore):
         """One unit, checked to be of the expected kind."""
         row = self.get("units", unit_id)
         if row["kind"] != kind:
-            raise NotFound(f"unit {unit_id} is a {row['kind']}, not a {kind}")
+            raise NotFoundError(f"unit {unit_id} is a {row['kind']}, not a {kind}")
         return row
 
     def find_units(self, kind: str, under: int) -> list[Row]:
