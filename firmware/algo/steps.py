@@ -10,8 +10,10 @@
 #   4. Rhythm gate: candidates are held back until START intervals are in and STEADY_PCT of the
 #      last WINDOW lie within TOLERANCE of their median (or of twice it: a missed weak step);
 #      then the held-back steps are counted at once and later steps as they come, until the
-#      rhythm breaks or a pause exceeds MAX_INTERVAL. Hand work (washing up, dressing, typing)
-#      makes as many lobes as walking, but not at a steady rhythm, so it adds nothing.
+#      rhythm breaks (fewer than CONTINUE_PCT steady: hysteresis, since a believed walk needs
+#      less evidence to go on than to start) or a pause exceeds MAX_INTERVAL. Hand work
+#      (washing up, dressing, typing) makes as many lobes as walking, but not at a steady
+#      rhythm, so it adds nothing.
 #   5. A very even rhythm slower than STRIDE_MIN_S is the arm swinging once per stride (the
 #      magnitude then shows one smooth lobe per two steps): those lobes count two steps.
 
@@ -41,6 +43,7 @@ class StepCounter:
     START = 6  # intervals seen before a bout can be believed
     WINDOW = 8  # intervals the rhythm is judged on
     STEADY_PCT = 90  # share of them within TOLERANCE of their median (or twice it)
+    CONTINUE_PCT = 60  # hysteresis: a bout, once believed, continues down to this share
     TOLERANCE_PCT = 25
     STRIDE_MIN_S = 0.8  # a perfectly even rhythm this slow is arm swing, one lobe per stride
     SMOOTH_S = 0.12  # moving-sum length (3 samples at 25 Hz)
@@ -139,7 +142,7 @@ class StepCounter:
         if abs(gap - 2 * med) * 100 <= self.TOLERANCE_PCT * med and med * 2 <= self._max_gap:
             per *= 2
         if self._counting:
-            if self._steady(filled, med) * 100 < self.STEADY_PCT * filled:
+            if self._steady(filled, med) * 100 < self.CONTINUE_PCT * filled:
                 self._end_bout()
                 return 0
             self._confirm(per, gap)
