@@ -1,4 +1,4 @@
-"""The cloud's HTTP API on real SQLite: cases through every stage, leave, sanctions, orders, audit."""
+"""The cloud's HTTP API on real SQLite: cases through every stage, leave, sanctions, orders."""
 
 from __future__ import annotations
 
@@ -35,22 +35,37 @@ def test_case_through_every_stage_with_deadlines_notices_and_audit(county: Count
     case_id = county.open_case("notified")
     c = county.call("office", "GET", f"/api/v1/cases/{case_id}").json()
     assert c["stage"] == "notified"
-    assert [(d["kind"], d["due_on"]) for d in c["deadlines"]] == [("report", "2025-12-08")]  # 28 Nov + 10
+    assert [(d["kind"], d["due_on"]) for d in c["deadlines"]] == [
+        ("report", "2025-12-08")
+    ]  # 28 Nov + 10
     case_id = county.open_case("supervising", id_number=id_number(2))
     c = county.call("office", "GET", f"/api/v1/cases/{case_id}").json()
     assert [e["to_stage"] for e in c["case_events"]] == [
-        "notified", "reported", "received", "announced", "supervising"]
+        "notified",
+        "reported",
+        "received",
+        "announced",
+        "supervising",
+    ]
     assert {n["recipient_kind"] for n in c["notices"]} == {"police", "village"}
     report = next(d for d in c["deadlines"] if d["kind"] == "report")
     assert report["done_at"] is not None
     assert c["class_level"] == "normal" and c["extra"]["team"] == ["王所长", "村干部李四"]
     # Release only at expiry (term_end 2026-11-27).
-    r = county.call("office", "POST", f"/api/v1/cases/{case_id}/acts/release",
-                    json={"certificate_no": "JC-1", "released_on": "2026-11-27"})
+    r = county.call(
+        "office",
+        "POST",
+        f"/api/v1/cases/{case_id}/acts/release",
+        json={"certificate_no": "JC-1", "released_on": "2026-11-27"},
+    )
     assert r.status_code == 422 and "expiry" in r.json()["detail"]
     county.set_date("2026-11-27")
-    r = county.call("office", "POST", f"/api/v1/cases/{case_id}/acts/release",
-                    json={"certificate_no": "JC-1", "released_on": "2026-11-27"})
+    r = county.call(
+        "office",
+        "POST",
+        f"/api/v1/cases/{case_id}/acts/release",
+        json={"certificate_no": "JC-1", "released_on": "2026-11-27"},
+    )
     assert r.status_code == 200 and r.json()["stage"] == "released"
     c = county.call("office", "GET", f"/api/v1/cases/{case_id}").json()
     assert {"authority", "procuratorate", "police"} <= {n["recipient_kind"] for n in c["notices"]}
@@ -66,17 +81,33 @@ def test_case_through_every_stage_with_deadlines_notices_and_audit(county: Count
 
 def test_terminate_and_transfer(county: County) -> None:
     case_id = county.open_case("supervising")
-    r = county.call("office", "POST", f"/api/v1/cases/{case_id}/acts/terminate",
-                    json={"reason": "revoked_parole", "document_no": "x", "on": "2025-12-01"})
+    r = county.call(
+        "office",
+        "POST",
+        f"/api/v1/cases/{case_id}/acts/terminate",
+        json={"reason": "revoked_parole", "document_no": "x", "on": "2025-12-01"},
+    )
     assert r.status_code == 422 and "does not apply" in r.json()["detail"]
-    r = county.call("office", "POST", f"/api/v1/cases/{case_id}/acts/transfer",
-                    json={"new_county": "乙县司法局", "new_address": "乙县某村", "decided_on": "2025-11-30",
-                          "reason": "迁居"})
+    r = county.call(
+        "office",
+        "POST",
+        f"/api/v1/cases/{case_id}/acts/transfer",
+        json={
+            "new_county": "乙县司法局",
+            "new_address": "乙县某村",
+            "decided_on": "2025-11-30",
+            "reason": "迁居",
+        },
+    )
     assert r.status_code == 200 and r.json()["stage"] == "transferred"
     c = county.call("office", "GET", f"/api/v1/cases/{case_id}").json()
     assert {"transfer_report", "transfer_file"} <= {d["kind"] for d in c["deadlines"]}
-    r = county.call("office", "POST", f"/api/v1/cases/{case_id}/acts/terminate",
-                    json={"reason": "died", "on": "2025-12-01"})
+    r = county.call(
+        "office",
+        "POST",
+        f"/api/v1/cases/{case_id}/acts/terminate",
+        json={"reason": "died", "on": "2025-12-01"},
+    )
     assert r.status_code == 422 and "not allowed in stage transferred" in r.json()["detail"]
 
 
@@ -90,8 +121,12 @@ def test_bad_input_is_422_with_a_clear_message_and_nothing_written(county: Count
     assert r.status_code == 422 and "term_end" in r.json()["detail"]
     r = county.call("office", "POST", "/api/v1/cases", json={**county.case_body(), "colour": "red"})
     assert r.status_code == 422 and "colour" in r.json()["detail"]
-    r = county.call("office", "POST", "/api/v1/cases", json=county.case_body(case_type="probation",
-                                                                              authority_kind="police"))
+    r = county.call(
+        "office",
+        "POST",
+        "/api/v1/cases",
+        json=county.case_body(case_type="probation", authority_kind="police"),
+    )
     assert r.status_code == 422 and "not decided by" in r.json()["detail"]
     assert counts(county) == before
 
@@ -117,8 +152,12 @@ def test_a_failed_write_leaves_nothing_behind(county: County) -> None:
     assert counts(county) == before
     # A constraint the database itself enforces: village of another office (foreign key passes,
     # our rule refuses) and an unknown unit (foreign key) both leave nothing.
-    r = county.call("office", "POST", "/api/v1/cases",
-                    json=county.case_body(village_id=county.ids["units"]["village_b"]))
+    r = county.call(
+        "office",
+        "POST",
+        "/api/v1/cases",
+        json=county.case_body(village_id=county.ids["units"]["village_b"]),
+    )
     assert r.status_code == 422
     assert counts(county) == before
 
@@ -135,7 +174,9 @@ def test_region_scoping(county: County) -> None:
 
 def test_login_lockout_and_session_expiry(county: County) -> None:
     for _ in range(5):
-        r = county.client.post("/api/v1/auth/login", json={"username": "village", "password": "wrong-pass-1"})
+        r = county.client.post(
+            "/api/v1/auth/login", json={"username": "village", "password": "wrong-pass-1"}
+        )
         assert r.status_code == 401
     r = county.client.post("/api/v1/auth/login", json={"username": "village", "password": PASSWORD})
     assert r.status_code == 401 and "locked" in r.json()["detail"]
@@ -151,21 +192,39 @@ def test_login_lockout_and_session_expiry(county: County) -> None:
 
 def test_person_logs_in_with_id_number_and_requests_leave(county: County) -> None:
     case_id = county.open_case("supervising")
-    r = county.call("office", "POST", f"/api/v1/cases/{case_id}/account", json={"password": "person-pass-1"})
+    r = county.call(
+        "office", "POST", f"/api/v1/cases/{case_id}/account", json={"password": "person-pass-1"}
+    )
     assert r.status_code == 201
-    r = county.client.post("/api/v1/auth/login", json={"username": "11010519491231002X", "password": "person-pass-1"})
+    r = county.client.post(
+        "/api/v1/auth/login", json={"username": "11010519491231002X", "password": "person-pass-1"}
+    )
     h = {"authorization": "Bearer " + r.json()["token"]}
     me = county.client.get("/api/v1/me", headers=h).json()
     assert me["case"]["id"] == case_id and "id_number" not in me["case"]
-    r = county.client.post(f"/api/v1/cases/{case_id}/leave", headers=h,
-                           json={"starts_on": "2025-12-02", "ends_on": "2025-12-05", "destination": "西安",
-                                 "reason": "就医"})
+    r = county.client.post(
+        f"/api/v1/cases/{case_id}/leave",
+        headers=h,
+        json={
+            "starts_on": "2025-12-02",
+            "ends_on": "2025-12-05",
+            "destination": "西安",
+            "reason": "就医",
+        },
+    )
     assert r.status_code == 201 and r.json()["tier"] == "office"
     assert county.client.get(f"/api/v1/cases/{case_id}", headers=h).status_code == 403
     other = county.open_case("supervising", id_number=id_number(2))
-    r = county.client.post(f"/api/v1/cases/{other}/leave", headers=h,
-                           json={"starts_on": "2025-12-02", "ends_on": "2025-12-05", "destination": "x",
-                                 "reason": "y"})
+    r = county.client.post(
+        f"/api/v1/cases/{other}/leave",
+        headers=h,
+        json={
+            "starts_on": "2025-12-02",
+            "ends_on": "2025-12-05",
+            "destination": "x",
+            "reason": "y",
+        },
+    )
     assert r.status_code == 404
 
 
@@ -173,81 +232,176 @@ def test_leave_tiers_through_the_api(county: County) -> None:
     case_id = county.open_case("supervising")
 
     def ask(start: str, end: str) -> dict:
-        r = county.call("office", "POST", f"/api/v1/cases/{case_id}/leave",
-                        json={"starts_on": start, "ends_on": end, "destination": "西安", "reason": "务工"})
+        r = county.call(
+            "office",
+            "POST",
+            f"/api/v1/cases/{case_id}/leave",
+            json={"starts_on": start, "ends_on": end, "destination": "西安", "reason": "务工"},
+        )
         assert r.status_code == 201, r.text
         return r.json()
 
-    short, mid, long = ask("2025-12-01", "2025-12-07"), ask("2025-12-10", "2025-12-20"), ask("2026-01-01", "2026-02-15")
+    short, mid, long = (
+        ask("2025-12-01", "2025-12-07"),
+        ask("2025-12-10", "2025-12-20"),
+        ask("2026-01-01", "2026-02-15"),
+    )
     assert (short["tier"], mid["tier"], long["tier"]) == ("office", "county", "superior")
-    assert county.call("office", "POST", f"/api/v1/leave/{short['id']}/decision", json={"approve": True}).status_code == 200
+    assert (
+        county.call(
+            "office", "POST", f"/api/v1/leave/{short['id']}/decision", json={"approve": True}
+        ).status_code
+        == 200
+    )
     r = county.call("office", "POST", f"/api/v1/leave/{mid['id']}/decision", json={"approve": True})
     assert r.status_code == 403 and "county" in r.json()["detail"]
-    r = county.call("county_head", "POST", f"/api/v1/leave/{long['id']}/decision", json={"approve": True})
+    r = county.call(
+        "county_head", "POST", f"/api/v1/leave/{long['id']}/decision", json={"approve": True}
+    )
     assert r.status_code == 200
     c = county.call("office", "GET", f"/api/v1/cases/{case_id}").json()
-    assert any(n["recipient_kind"] == "procuratorate" and n["kind"] == "leave_superior" for n in c["notices"])
+    assert any(
+        n["recipient_kind"] == "procuratorate" and n["kind"] == "leave_superior"
+        for n in c["notices"]
+    )
     assert sum(d["kind"] == "leave_return" for d in c["deadlines"]) == 2
-    assert county.call("office", "POST", f"/api/v1/leave/{short['id']}/returned").json()["status"] == "returned"
-    r = county.call("office", "POST", f"/api/v1/cases/{case_id}/leave",
-                    json={"starts_on": "2025-11-01", "ends_on": "2025-11-02", "destination": "x", "reason": "y"})
+    assert (
+        county.call("office", "POST", f"/api/v1/leave/{short['id']}/returned").json()["status"]
+        == "returned"
+    )
+    r = county.call(
+        "office",
+        "POST",
+        f"/api/v1/cases/{case_id}/leave",
+        json={
+            "starts_on": "2025-11-01",
+            "ends_on": "2025-11-02",
+            "destination": "x",
+            "reason": "y",
+        },
+    )
     assert r.status_code == 422 and "past" in r.json()["detail"]
 
 
 def test_sanctions_proposals_and_ruling_deadline(county: County) -> None:
     case_id = county.open_case("supervising")
     url = f"/api/v1/cases/{case_id}/sanctions"
-    w = county.call("office", "POST", url, json={"kind": "warning", "reason": "未经批准外出"}).json()
+    w = county.call(
+        "office", "POST", url, json={"kind": "warning", "reason": "未经批准外出"}
+    ).json()
     assert w["status"] == "proposed"  # a warning is the county's to decide
-    assert county.call("office", "POST", f"/api/v1/sanctions/{w['id']}/decision", json={"approve": True}).status_code == 403
-    assert county.call("county_head", "POST", f"/api/v1/sanctions/{w['id']}/decision",
-                       json={"approve": True}).json()["status"] == "decided"
-    w2 = county.call("county_head", "POST", url, json={"kind": "warning", "reason": "再次未报告"}).json()
+    assert (
+        county.call(
+            "office", "POST", f"/api/v1/sanctions/{w['id']}/decision", json={"approve": True}
+        ).status_code
+        == 403
+    )
+    assert (
+        county.call(
+            "county_head", "POST", f"/api/v1/sanctions/{w['id']}/decision", json={"approve": True}
+        ).json()["status"]
+        == "decided"
+    )
+    w2 = county.call(
+        "county_head", "POST", url, json={"kind": "warning", "reason": "再次未报告"}
+    ).json()
     assert w2["status"] == "decided"
     sug = county.call("office", "GET", f"/api/v1/cases/{case_id}/suggestions").json()
     assert [s["kind"] for s in sug] == ["revoke_probation"]  # suggested, not applied
     assert county.call("office", "GET", f"/api/v1/cases/{case_id}").json()["stage"] == "supervising"
-    r = county.call("office", "POST", url, json={"kind": "revoke_probation", "reason": "两次警告仍不改正"})
+    r = county.call(
+        "office", "POST", url, json={"kind": "revoke_probation", "reason": "两次警告仍不改正"}
+    )
     assert r.status_code == 422 and "evidence" in r.json()["detail"]
-    p = county.call("office", "POST", url, json={"kind": "revoke_probation", "reason": "两次警告仍不改正",
-                                                 "evidence": ["警告决定书1", "警告决定书2"]}).json()
-    sent = county.call("county_head", "POST", f"/api/v1/sanctions/{p['id']}/decision", json={"approve": True}).json()
+    p = county.call(
+        "office",
+        "POST",
+        url,
+        json={
+            "kind": "revoke_probation",
+            "reason": "两次警告仍不改正",
+            "evidence": ["警告决定书1", "警告决定书2"],
+        },
+    ).json()
+    sent = county.call(
+        "county_head", "POST", f"/api/v1/sanctions/{p['id']}/decision", json={"approve": True}
+    ).json()
     assert sent["status"] == "sent" and sent["due_on"] == "2025-12-30"  # Art. 48: 30 days
-    r = county.call("office", "POST", f"/api/v1/sanctions/{p['id']}/ruling",
-                    json={"outcome": "granted", "document_no": "(2025)撤1", "ruled_on": "2025-12-20"})
+    r = county.call(
+        "office",
+        "POST",
+        f"/api/v1/sanctions/{p['id']}/ruling",
+        json={"outcome": "granted", "document_no": "(2025)撤1", "ruled_on": "2025-12-20"},
+    )
     assert r.json()["status"] == "ruled"
     county.call("office", "POST", f"/api/v1/sanctions/{w2['id']}/corrected")
     assert county.call("office", "GET", f"/api/v1/cases/{case_id}/suggestions").json() == []
 
 
 def test_assessment_deadline_visit_and_opinion(county: County) -> None:
-    body = {"requester_kind": "court", "requester_name": "示范县人民法院", "request_no": "评估委托2025-9",
-            "received_on": "2025-11-28", "fast_track": True, "office_id": county.ids["units"]["office"],
-            "subject_name": "李四", "subject_id_number": id_number(3)}
+    body = {
+        "requester_kind": "court",
+        "requester_name": "示范县人民法院",
+        "request_no": "评估委托2025-9",
+        "received_on": "2025-11-28",
+        "fast_track": True,
+        "office_id": county.ids["units"]["office"],
+        "subject_name": "李四",
+        "subject_id_number": id_number(3),
+    }
     a = county.call("office", "POST", "/api/v1/assessments", json=body).json()
     assert a["deadlines"][0]["due_on"] == "2025-12-05"  # 5 working days from Fri 28 Nov
     url = f"/api/v1/assessments/{a['id']}"
-    r = county.call("office", "POST", url + "/opinion",
-                    json={"recommendation": "suitable", "opinion": "可以适用", "returned_on": "2025-12-03"})
+    r = county.call(
+        "office",
+        "POST",
+        url + "/opinion",
+        json={"recommendation": "suitable", "opinion": "可以适用", "returned_on": "2025-12-03"},
+    )
     assert r.status_code == 422 and "field visit" in r.json()["detail"]
-    county.call("office", "POST", url + "/visits", json={"visited_on": "2025-12-01", "place": "东关村",
-                                                           "notes": "邻里评价良好", "signatures": ["村主任"]})
-    r = county.call("office", "POST", url + "/opinion",
-                    json={"recommendation": "suitable", "opinion": "可以适用", "returned_on": "2025-12-03"})
+    county.call(
+        "office",
+        "POST",
+        url + "/visits",
+        json={
+            "visited_on": "2025-12-01",
+            "place": "东关村",
+            "notes": "邻里评价良好",
+            "signatures": ["村主任"],
+        },
+    )
+    r = county.call(
+        "office",
+        "POST",
+        url + "/opinion",
+        json={"recommendation": "suitable", "opinion": "可以适用", "returned_on": "2025-12-03"},
+    )
     assert r.json()["status"] == "returned" and r.json()["deadlines"][0]["done_at"]
     assert county.call("office_b", "GET", url).status_code == 404
 
 
 def test_correction_notice_answered_by_the_bureau(county: County) -> None:
-    n = county.call("procuratorate", "POST", "/api/v1/correction-notices", json={"text": "三名对象未按期报到"}).json()
+    n = county.call(
+        "procuratorate", "POST", "/api/v1/correction-notices", json={"text": "三名对象未按期报到"}
+    ).json()
     assert n["due_on"] == "2025-12-15"
-    r = county.call("county_head", "POST", f"/api/v1/correction-notices/{n['id']}/answer",
-                    json={"response": "不采纳", "adopted": False})
+    r = county.call(
+        "county_head",
+        "POST",
+        f"/api/v1/correction-notices/{n['id']}/answer",
+        json={"response": "不采纳", "adopted": False},
+    )
     assert r.status_code == 422 and "reasons" in r.json()["detail"]
-    r = county.call("county_head", "POST", f"/api/v1/correction-notices/{n['id']}/answer",
-                    json={"response": "已采纳，已组织查找并整改", "adopted": True})
+    r = county.call(
+        "county_head",
+        "POST",
+        f"/api/v1/correction-notices/{n['id']}/answer",
+        json={"response": "已采纳，已组织查找并整改", "adopted": True},
+    )
     assert r.json()["responded_at"]
-    assert county.call("procuratorate", "GET", "/api/v1/correction-notices").json()[0]["adopted"] == 1
+    assert (
+        county.call("procuratorate", "GET", "/api/v1/correction-notices").json()[0]["adopted"] == 1
+    )
 
 
 def test_positioning_order_lifecycle_tells_hubs_and_limits_presence(county: County) -> None:
@@ -258,26 +412,70 @@ def test_positioning_order_lifecycle_tells_hubs_and_limits_presence(county: Coun
     county.enrol(band)
     person = county.call("office", "GET", f"/api/v1/cases/{case_id}").json()["person_id"]
     county.call("admin", "POST", "/api/v1/bands/66051/assign", json={"person_id": person})
-    presence_msg = json.dumps({"hub_id": 12, "time": 1, "seen": [
-        {"band_id": 66051, "rssi": -60, "first_seen": int(county.now) - 50, "last_seen": int(county.now)}]})
+    presence_msg = json.dumps(
+        {
+            "hub_id": 12,
+            "time": 1,
+            "seen": [
+                {
+                    "band_id": 66051,
+                    "rssi": -60,
+                    "first_seen": int(county.now) - 50,
+                    "last_seen": int(county.now),
+                }
+            ],
+        }
+    )
     from cloud.services.devices import on_hub_message
 
     on_hub_message(county.rt, "presence", 12, presence_msg.encode())
     assert county.rt.store.one("SELECT count(*) AS n FROM presence")["n"] == 0  # no order: dropped
-    assert county.call("office", "GET", f"/api/v1/cases/{case_id}/presence").json()["in_force"] is False
+    assert (
+        county.call("office", "GET", f"/api/v1/cases/{case_id}/presence").json()["in_force"]
+        is False
+    )
 
     url = f"/api/v1/cases/{case_id}/positioning"
-    r = county.call("office", "POST", url, json={"ground": 3, "reason": "被警告后仍拒不报告",
-                                                 "starts_on": "2025-11-30", "ends_on": "2026-03-01"})
+    r = county.call(
+        "office",
+        "POST",
+        url,
+        json={
+            "ground": 3,
+            "reason": "被警告后仍拒不报告",
+            "starts_on": "2025-11-30",
+            "ends_on": "2026-03-01",
+        },
+    )
     assert r.status_code == 422 and "three months" in r.json()["detail"]
-    order = county.call("office", "POST", url, json={"ground": 3, "reason": "被警告后仍拒不报告",
-                                                     "starts_on": "2025-11-30", "ends_on": "2026-02-28"}).json()
+    order = county.call(
+        "office",
+        "POST",
+        url,
+        json={
+            "ground": 3,
+            "reason": "被警告后仍拒不报告",
+            "starts_on": "2025-11-30",
+            "ends_on": "2026-02-28",
+        },
+    ).json()
     assert order["status"] == "requested"
-    assert county.call("office", "POST", f"/api/v1/positioning/{order['id']}/decision",
-                       json={"approve": True}).status_code == 403
+    assert (
+        county.call(
+            "office", "POST", f"/api/v1/positioning/{order['id']}/decision", json={"approve": True}
+        ).status_code
+        == 403
+    )
     published.clear()
-    assert county.call("county_head", "POST", f"/api/v1/positioning/{order['id']}/decision",
-                       json={"approve": True}).json()["status"] == "approved"
+    assert (
+        county.call(
+            "county_head",
+            "POST",
+            f"/api/v1/positioning/{order['id']}/decision",
+            json={"approve": True},
+        ).json()["status"]
+        == "approved"
+    )
     cfg = json.loads(next(p for t, p in published if t == "sqjz/v1/hubs/12/config"))  # type: ignore[arg-type]
     until = cfg["bands"][0]["presence_until"]
     assert until > county.now and cfg["bands"][0]["band_id"] == 66051
@@ -285,18 +483,36 @@ def test_positioning_order_lifecycle_tells_hubs_and_limits_presence(county: Coun
     from protocol import downlink
 
     msg, _ = downlink.accept(down[-1], band.dl_key, 66051, (-1, 0))  # the band itself accepts it
-    assert msg.type_name == "config" and msg.fields["presence_until"] == until and msg.fields["config"] & 1
+    assert (
+        msg.type_name == "config"
+        and msg.fields["presence_until"] == until
+        and msg.fields["config"] & 1
+    )
 
     on_hub_message(county.rt, "presence", 12, presence_msg.encode())
     seen = county.call("office", "GET", f"/api/v1/cases/{case_id}/presence").json()
     assert seen["in_force"] and seen["seen"][0]["hub_id"] == 12
     assert county.call("village", "GET", f"/api/v1/cases/{case_id}/presence").status_code == 403
-    reads = [a for a in county.call("procuratorate", "GET", "/api/v1/audit").json() if a["action"] == "read.location"]
+    reads = [
+        a
+        for a in county.call("procuratorate", "GET", "/api/v1/audit").json()
+        if a["action"] == "read.location"
+    ]
     assert len(reads) >= 2
 
     # Renewal needs a new assessment; then the order expires and hubs are told to stop.
-    r = county.call("office", "POST", url, json={"ground": 3, "reason": "仍未改正", "starts_on": "2026-02-28",
-                                                 "ends_on": "2026-05-27", "renewal_of": order["id"]})
+    r = county.call(
+        "office",
+        "POST",
+        url,
+        json={
+            "ground": 3,
+            "reason": "仍未改正",
+            "starts_on": "2026-02-28",
+            "ends_on": "2026-05-27",
+            "renewal_of": order["id"],
+        },
+    )
     assert r.status_code == 422 and "assessment" in r.json()["detail"]
     county.set_date("2026-02-28")
     published.clear()
@@ -304,7 +520,10 @@ def test_positioning_order_lifecycle_tells_hubs_and_limits_presence(county: Coun
     cfg = json.loads(next(p for t, p in published if t == "sqjz/v1/hubs/12/config"))  # type: ignore[arg-type]
     assert cfg["bands"][0]["presence_until"] == 0
     assert county.call("office", "GET", f"/api/v1/cases/{case_id}/presence").json() == {
-        "in_force": False, "until": 0, "seen": []}
+        "in_force": False,
+        "until": 0,
+        "seen": [],
+    }
     on_hub_message(county.rt, "presence", 12, presence_msg.encode())
     assert county.rt.store.one("SELECT count(*) AS n FROM presence")["n"] == 1  # nothing new kept
 
@@ -312,10 +531,25 @@ def test_positioning_order_lifecycle_tells_hubs_and_limits_presence(county: Coun
 def test_ending_an_order_early_and_release_ends_orders(county: County) -> None:
     case_id = county.open_case("supervising")
     url = f"/api/v1/cases/{case_id}/positioning"
-    o = county.call("office", "POST", url, json={"ground": 2, "reason": "未经批准离开本县",
-                                                 "starts_on": "2025-11-30", "ends_on": "2026-01-30"}).json()
-    county.call("county_head", "POST", f"/api/v1/positioning/{o['id']}/decision", json={"approve": True})
-    r = county.call("office", "POST", f"/api/v1/positioning/{o['id']}/end", json={"reason": "已返回，无需继续"})
+    o = county.call(
+        "office",
+        "POST",
+        url,
+        json={
+            "ground": 2,
+            "reason": "未经批准离开本县",
+            "starts_on": "2025-11-30",
+            "ends_on": "2026-01-30",
+        },
+    ).json()
+    county.call(
+        "county_head", "POST", f"/api/v1/positioning/{o['id']}/decision", json={"approve": True}
+    )
+    r = county.call(
+        "office", "POST", f"/api/v1/positioning/{o['id']}/end", json={"reason": "已返回，无需继续"}
+    )
     assert r.json()["status"] == "ended"
-    r = county.call("office", "POST", f"/api/v1/positioning/{o['id']}/end", json={"reason": "again"})
+    r = county.call(
+        "office", "POST", f"/api/v1/positioning/{o['id']}/end", json={"reason": "again"}
+    )
     assert r.status_code == 422

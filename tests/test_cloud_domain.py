@@ -1,4 +1,4 @@
-"""Pure rules of the cloud: calendar, deadlines, stages, leave, positioning, sanctions, alerts, audit."""
+"""Pure rules: calendar, deadlines, stages, leave, positioning, sanctions, alerts, audit."""
 
 from __future__ import annotations
 
@@ -6,7 +6,17 @@ import datetime as dt
 
 import pytest
 
-from cloud.domain import alerts, audit_chain, checkins, deadlines, frames, leave, positioning, sanctions, stages
+from cloud.domain import (
+    alerts,
+    audit_chain,
+    checkins,
+    deadlines,
+    frames,
+    leave,
+    positioning,
+    sanctions,
+    stages,
+)
 from cloud.domain.calendar import Calendar, calendar_from_table, load_calendar
 from protocol import replay
 
@@ -15,6 +25,7 @@ CAL = load_calendar()
 
 
 # Calendar ---------------------------------------------------------------------------------------
+
 
 def test_shipped_table_has_holidays_and_adjusted_working_days() -> None:
     assert CAL.covers(D("2026-01-05")) and not CAL.covers(D("2030-01-01"))
@@ -33,15 +44,22 @@ def test_working_days_skip_weekends_and_holidays() -> None:
 
 
 def test_table_refuses_a_day_both_off_and_on() -> None:
-    bad = {"years": {"2025": {"holidays": [["2025-01-01", "2025-01-01", "x"]], "workdays": ["2025-01-01"]}}}
+    bad = {
+        "years": {
+            "2025": {"holidays": [["2025-01-01", "2025-01-01", "x"]], "workdays": ["2025-01-01"]}
+        }
+    }
     with pytest.raises(ValueError, match="both"):
         calendar_from_table(bad)
 
 
 # Deadlines --------------------------------------------------------------------------------------
 
+
 def test_assessment_is_ten_working_days_five_when_fast_track() -> None:
-    d = deadlines.assessment_due(D("2026-02-10"), False, CAL)  # Tue; 春节 15-23 Feb; 14 Feb Sat works
+    d = deadlines.assessment_due(
+        D("2026-02-10"), False, CAL
+    )  # Tue; 春节 15-23 Feb; 14 Feb Sat works
     # 11,12,13 Feb, Sat 14 (调休), 24,25,26,27 Feb, Sat 28 (调休), Mon 2 Mar: ten working days.
     assert d.due == D("2026-03-02") and not d.provisional
     assert deadlines.assessment_due(D("2026-02-10"), True, CAL).due == D("2026-02-24")
@@ -56,13 +74,19 @@ def test_report_within_ten_days_moves_off_a_holiday() -> None:
 
 def test_documents_and_court_and_reply_deadlines() -> None:
     kinds = {d.kind: d.due for d in deadlines.documents_due(D("2025-11-03"), CAL)}
-    assert kinds == {"authority_notice": D("2025-11-10"), "documents": D("2025-11-13")}  # 8 Nov Sat -> Mon
+    assert kinds == {
+        "authority_notice": D("2025-11-10"),
+        "documents": D("2025-11-13"),
+    }  # 8 Nov Sat -> Mon
     assert deadlines.court_ruling_due(D("2025-11-03"), "revoke_parole", CAL).due == D("2025-12-03")
     with pytest.raises(ValueError):
         deadlines.court_ruling_due(D("2025-11-03"), "warning", CAL)
     assert deadlines.arrest_decision_due(dt.datetime(2025, 1, 1, 9)) == dt.datetime(2025, 1, 3, 9)
     assert deadlines.correction_reply_due(D("2025-11-03"), 15, CAL).due == D("2025-11-18")
-    assert [d.kind for d in deadlines.transfer_deadlines(D("2025-11-03"), CAL)] == ["transfer_report", "transfer_file"]
+    assert [d.kind for d in deadlines.transfer_deadlines(D("2025-11-03"), CAL)] == [
+        "transfer_report",
+        "transfer_file",
+    ]
 
 
 def test_beyond_the_table_is_flagged_provisional() -> None:
@@ -124,7 +148,10 @@ def test_release_only_at_expiry_and_death_needs_no_document() -> None:
     with pytest.raises(stages.TransitionError, match="expiry"):
         stages.next_stage("supervising", "release", CASE, {}, D("2026-06-29"))
     assert stages.next_stage("supervising", "release", CASE, {}, D("2026-06-30")) == "released"
-    assert stages.next_stage("reported", "terminate", CASE, {"reason": "died"}, D("2026-01-01")) == "terminated"
+    assert (
+        stages.next_stage("reported", "terminate", CASE, {"reason": "died"}, D("2026-01-01"))
+        == "terminated"
+    )
 
 
 def test_deciding_authority_fits_the_case_type() -> None:
@@ -135,6 +162,7 @@ def test_deciding_authority_fits_the_case_type() -> None:
 
 
 # Leave ------------------------------------------------------------------------------------------
+
 
 def test_leave_tiers() -> None:
     s = D("2026-03-01")
@@ -158,6 +186,7 @@ def test_leave_thresholds_are_configurable() -> None:
 
 
 # Positioning ------------------------------------------------------------------------------------
+
 
 def test_order_requests_need_a_ground_and_three_months_at_most() -> None:
     positioning.check_request(3, "警告后仍不报告", D("2026-01-31"), D("2026-04-30"))
@@ -183,13 +212,17 @@ def test_only_the_bureau_head_approves_and_renewal_needs_assessment() -> None:
     with pytest.raises(positioning.OrderError, match="gap"):
         positioning.check_renewal(prev, "ok", D("2026-03-05"))
     with pytest.raises(positioning.OrderError):
-        positioning.check_renewal({"status": "refused", "ends_on": "2026-03-01"}, "ok", D("2026-03-01"))
+        positioning.check_renewal(
+            {"status": "refused", "ends_on": "2026-03-01"}, "ok", D("2026-03-01")
+        )
 
 
 def test_presence_until_only_while_in_force() -> None:
     cn = positioning.CN
-    orders = [{"status": "approved", "starts_on": "2026-01-01", "ends_on": "2026-02-01"},
-              {"status": "requested", "starts_on": "2026-01-01", "ends_on": "2026-03-01"}]
+    orders = [
+        {"status": "approved", "starts_on": "2026-01-01", "ends_on": "2026-02-01"},
+        {"status": "requested", "starts_on": "2026-01-01", "ends_on": "2026-03-01"},
+    ]
     inside = dt.datetime(2026, 1, 15, tzinfo=cn)
     until = positioning.presence_until(orders, inside)
     assert until == int(dt.datetime(2026, 2, 1, tzinfo=cn).timestamp())
@@ -200,6 +233,7 @@ def test_presence_until_only_while_in_force() -> None:
 
 
 # Sanctions --------------------------------------------------------------------------------------
+
 
 def test_sanction_rules() -> None:
     sanctions.check_sanction("warning", "probation", "违反外出规定", [])
@@ -220,8 +254,14 @@ def test_sanction_rules() -> None:
         ({"case_type": "medical_parole", "out_of_contact_days": 31}, ["imprison"]),
         ({"case_type": "control", "out_of_contact_days": 31}, ["warning"]),
         ({"case_type": "probation", "warnings_uncorrected": 2}, ["revoke_probation"]),
-        ({"case_type": "probation", "admonitions_uncorrected": 2, "warnings_uncorrected": 1}, ["warning"]),
-        ({"case_type": "probation", "out_of_contact_days": 12, "admonitions_uncorrected": 2}, ["warning"]),
+        (
+            {"case_type": "probation", "admonitions_uncorrected": 2, "warnings_uncorrected": 1},
+            ["warning"],
+        ),
+        (
+            {"case_type": "probation", "out_of_contact_days": 12, "admonitions_uncorrected": 2},
+            ["warning"],
+        ),
         ({"case_type": "probation"}, []),
     ],
 )
@@ -231,10 +271,15 @@ def test_thresholds_raise_proposals_never_acts(facts: dict, kinds: list[str]) ->
 
 # Alerts, check-ins ------------------------------------------------------------------------------
 
+
 def test_alert_rules() -> None:
     assert alerts.priority("sos") == 0 < alerts.priority("tamper") < alerts.priority("low_battery")
-    assert alerts.fold_key("sos", "person:1", {"sos_id": 7}) != alerts.fold_key("sos", "person:1", {"sos_id": 8})
-    assert alerts.fold_key("tamper", "person:1", {"event": 1}) == alerts.fold_key("tamper", "person:1", {"event": 5})
+    assert alerts.fold_key("sos", "person:1", {"sos_id": 7}) != alerts.fold_key(
+        "sos", "person:1", {"sos_id": 8}
+    )
+    assert alerts.fold_key("tamper", "person:1", {"event": 1}) == alerts.fold_key(
+        "tamper", "person:1", {"event": 5}
+    )
     policy = alerts.EscalationPolicy(sos_s=120, other_s=3600)
     row = {"status": "open", "kind": "sos", "raised_at": 1000}
     assert not alerts.escalation_due(row, 1119, policy) and alerts.escalation_due(row, 1120, policy)
@@ -260,11 +305,20 @@ def test_missed_checkin_by_class() -> None:
 
 # Audit chain and cloud replay rules -------------------------------------------------------------
 
+
 def _entries(n: int) -> list[dict]:
     out, prev = [], audit_chain.GENESIS
     for i in range(1, n + 1):
-        e = {"seq": i, "at": i, "actor": "a", "role": "r", "action": "x", "object_kind": "k",
-             "object_id": str(i), "detail": "{}"}
+        e = {
+            "seq": i,
+            "at": i,
+            "actor": "a",
+            "role": "r",
+            "action": "x",
+            "object_kind": "k",
+            "object_id": str(i),
+            "detail": "{}",
+        }
         h = audit_chain.entry_hash(prev, e)
         out.append({**e, "prev_hash": prev, "hash": h})
         prev = h
@@ -282,8 +336,12 @@ def test_audit_chain_detects_edits_and_removals() -> None:
 
 def test_cloud_replay_rules() -> None:
     raw, other = b"a" * 90, b"b" * 90
-    assert frames.with_history(replay.STALE, 5, -1, raw, None) == frames.ACCEPT  # late, from history
-    assert frames.with_history(replay.STALE, 5, 10, raw, None) == frames.REPLAY  # below retention floor
+    assert (
+        frames.with_history(replay.STALE, 5, -1, raw, None) == frames.ACCEPT
+    )  # late, from history
+    assert (
+        frames.with_history(replay.STALE, 5, 10, raw, None) == frames.REPLAY
+    )  # below retention floor
     assert frames.with_history(replay.STALE, 5, -1, raw, raw) == frames.DUPLICATE
     assert frames.with_history(replay.DUPLICATE, 5, -1, raw, other) == frames.CONFLICT
     assert frames.with_history(replay.DUPLICATE, 5, -1, raw, None) == frames.REPLAY
@@ -293,7 +351,10 @@ def test_cloud_replay_rules() -> None:
     assert frames.alert_for("battery", {"event": 1, "battery_pct": 19}, 20)[0] == "low_battery"
     assert frames.alert_for("battery", {"event": 3, "battery_pct": 19}, 20) is None
     assert frames.alert_for("tamper", {"event": 2, "battery_pct": 50}, 20) is None
-    assert frames.alert_for("heartbeat", {"battery_pct": 15}, 20) == ("low_battery", {"battery_pct": 15})
+    assert frames.alert_for("heartbeat", {"battery_pct": 15}, 20) == (
+        "low_battery",
+        {"battery_pct": 15},
+    )
 
 
 def test_empty_calendar_counts_weekdays() -> None:

@@ -1,4 +1,4 @@
-"""Frame ingest on real SQLite and through a real mosquitto: verify, replay CAS, dedupe, alerts, acks."""
+"""Frame ingest on real SQLite and a real mosquitto: verify, replay CAS, dedupe, alerts, acks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import paho.mqtt.client as paho
 import pytest
@@ -43,8 +43,12 @@ class Env:
         self.case_id = self.county.open_case("supervising")
         self.band = BandSim(BAND)
         self.county.enrol(self.band)
-        person = self.county.call("office", "GET", f"/api/v1/cases/{self.case_id}").json()["person_id"]
-        self.county.call("admin", "POST", f"/api/v1/bands/{BAND}/assign", json={"person_id": person})
+        person = self.county.call("office", "GET", f"/api/v1/cases/{self.case_id}").json()[
+            "person_id"
+        ]
+        self.county.call(
+            "admin", "POST", f"/api/v1/bands/{BAND}/assign", json={"person_id": person}
+        )
         self.ingestor = Ingestor(self.county.rt.store)
         self.store = self.county.rt.store
 
@@ -71,7 +75,9 @@ def test_frames_are_stored_as_received_with_hub_metadata(env: Env) -> None:
     r = env.send(f)
     assert (r.accepted, r.duplicates, r.refused) == (1, 0, 0)
     row = env.store.one("SELECT * FROM frames WHERE band_id = ? AND type = 'activity'", (BAND,))
-    assert bytes(row["raw"]) == f and row["hub_id"] == 12 and json.loads(row["fields"])["steps"] == 321
+    assert (
+        bytes(row["raw"]) == f and row["hub_id"] == 12 and json.loads(row["fields"])["steps"] == 321
+    )
     assert env.store.band(BAND)["hi"] == 1  # the enrol frame used counter 0
     assert env.store.audit_verify()[0]
 
@@ -81,7 +87,9 @@ def test_same_frame_from_two_hubs_is_one_row(env: Env) -> None:
     assert env.send(f, hub=12).accepted == 1
     r = env.send(f, hub=13)
     assert (r.accepted, r.duplicates) == (0, 1)
-    row = env.store.one("SELECT hubs_heard, hub_id FROM frames WHERE band_id = ? AND type = 'heartbeat'", (BAND,))
+    row = env.store.one(
+        "SELECT hubs_heard, hub_id FROM frames WHERE band_id = ? AND type = 'heartbeat'", (BAND,)
+    )
     assert row == {"hubs_heard": 2, "hub_id": 12}
     r = env.send(f, f)  # also within one batch
     assert r.duplicates == 2
@@ -103,7 +111,11 @@ def test_forged_and_unknown_frames_are_refused_and_reported(env: Env) -> None:
 
 def test_malformed_envelopes_lose_nothing_else(env: Env) -> None:
     good = env.band.frame("heartbeat", {"battery_pct": 80})
-    msgs = [(topics.up(12), b"\x02short"), (topics.up(12), wrap(13, good)), (topics.up(12), wrap(12, good))]
+    msgs = [
+        (topics.up(12), b"\x02short"),
+        (topics.up(12), wrap(13, good)),
+        (topics.up(12), wrap(12, good)),
+    ]
     r = env.ingestor.ingest(msgs, int(env.county.now))
     assert (r.accepted, r.refused) == (1, 2)
     assert {x["code"] for x in env.reports("malformed")} == {"envelope", "hub_mismatch"}
@@ -122,7 +134,9 @@ def test_replay_with_other_bytes_raises_a_security_alarm(env: Env) -> None:
 
 
 def test_late_frames_from_history_and_the_retention_floor(env: Env) -> None:
-    env.send(*[env.band.frame("activity", {"steps": i}, counter=i) for i in range(1, 200) if i != 5])
+    env.send(
+        *[env.band.frame("activity", {"steps": i}, counter=i) for i in range(1, 200) if i != 5]
+    )
     assert env.store.band(BAND)["hi"] == 199
     late = env.band.frame("activity", {"steps": 5}, counter=5)  # below the 64-frame window
     r = env.send(late)
@@ -141,7 +155,10 @@ def test_gaps_and_clock_skew_are_reported(env: Env) -> None:
     env.send(env.band.frame("heartbeat", {}, counter=10, band_time=now))
     env.send(env.band.frame("heartbeat", {}, counter=20, band_time=now + 500))
     env.send(env.band.frame("heartbeat", {}, counter=21, band_time=5, flags=FLAG_TIME_UNSYNCED))
-    assert [x["value"] for x in env.reports("gap")] == [9, 9]  # 1..9 (after the enrol frame 0), 11..19
+    assert [x["value"] for x in env.reports("gap")] == [
+        9,
+        9,
+    ]  # 1..9 (after the enrol frame 0), 11..19
     assert [x["value"] for x in env.reports("skew")] == [500]
 
 
@@ -162,17 +179,36 @@ def test_sos_alert_folds_repeats_and_is_acknowledged_to_the_band(env: Env) -> No
 
 
 def test_tamper_battery_alerts_and_suspension_with_reason(env: Env) -> None:
-    env.send(env.band.frame("tamper", {"event": 1, "strap_closed": 0, "on_skin": 1, "battery_pct": 50}))
+    env.send(
+        env.band.frame("tamper", {"event": 1, "strap_closed": 0, "on_skin": 1, "battery_pct": 50})
+    )
     assert len(env.alerts("tamper")) == 1
     person = env.store.band(BAND)["person_id"]
-    r = env.county.call("office", "POST", "/api/v1/alert-suspensions",
-                        json={"person_id": person, "kind": "low_battery", "reason": "", "hours": 24})
+    r = env.county.call(
+        "office",
+        "POST",
+        "/api/v1/alert-suspensions",
+        json={"person_id": person, "kind": "low_battery", "reason": "", "hours": 24},
+    )
     assert r.status_code == 422
-    r = env.county.call("office", "POST", "/api/v1/alert-suspensions",
-                        json={"person_id": person, "kind": "sos", "reason": "住院", "hours": 24})
+    r = env.county.call(
+        "office",
+        "POST",
+        "/api/v1/alert-suspensions",
+        json={"person_id": person, "kind": "sos", "reason": "住院", "hours": 24},
+    )
     assert r.status_code == 422 and "cannot be suspended" in r.json()["detail"]
-    r = env.county.call("office", "POST", "/api/v1/alert-suspensions",
-                        json={"person_id": person, "kind": "low_battery", "reason": "充电座损坏，已换新", "hours": 24})
+    r = env.county.call(
+        "office",
+        "POST",
+        "/api/v1/alert-suspensions",
+        json={
+            "person_id": person,
+            "kind": "low_battery",
+            "reason": "充电座损坏，已换新",
+            "hours": 24,
+        },
+    )
     assert r.status_code == 201
     env.send(env.band.frame("battery", {"event": 1, "battery_pct": 18}))
     assert env.alerts("low_battery") == [] and len(env.reports("suppressed")) == 1
@@ -188,8 +224,13 @@ def test_alert_ack_escalate_resolve(env: Env) -> None:
     c = env.county
     r = c.call("village", "POST", f"/api/v1/alerts/{alert_id}/resolve", json={"note": " "})
     assert r.status_code == 422
-    assert c.call("village", "POST", f"/api/v1/alerts/{alert_id}/ack").json()["status"] == "acknowledged"
-    r = c.call("village", "POST", f"/api/v1/alerts/{alert_id}/resolve", json={"note": "村干部已到场，误触"})
+    assert (
+        c.call("village", "POST", f"/api/v1/alerts/{alert_id}/ack").json()["status"]
+        == "acknowledged"
+    )
+    r = c.call(
+        "village", "POST", f"/api/v1/alerts/{alert_id}/resolve", json={"note": "村干部已到场，误触"}
+    )
     assert r.json()["status"] == "resolved"
     assert c.call("office_b", "POST", f"/api/v1/alerts/{alert_id}/ack").status_code == 404
     env.send(env.band.frame("sos", {"sos_id": 1, "reason": 1}))  # after resolution: a new alert
@@ -206,7 +247,9 @@ def test_jobs_raise_silence_missed_checkin_out_of_contact_and_deadlines(env: Env
     case = c.call("office", "GET", f"/api/v1/cases/{env.case_id}").json()
     assert case["missing_since"] is not None
     sugg = c.call("office", "GET", f"/api/v1/cases/{env.case_id}/suggestions").json()
-    assert [s["kind"] for s in sugg] == ["warning"]  # > 10 days out of contact: proposed, not applied
+    assert [s["kind"] for s in sugg] == [
+        "warning"
+    ]  # > 10 days out of contact: proposed, not applied
     jobs.run_all(c.rt, int(c.now))  # a second pass folds, it does not duplicate
     assert env.store.one("SELECT count(*) AS n FROM alerts WHERE kind = 'band_silent'")["n"] == 1
 
@@ -216,17 +259,19 @@ def test_overdue_report_raises_out_of_contact(env: Env) -> None:
     late = c.open_case("notified", id_number="610102198001010015")
     c.set_date("2025-12-09")  # report was due 2025-12-08
     jobs.run_all(c.rt, int(c.now))
-    rows = env.store.q("SELECT * FROM alerts WHERE kind = 'out_of_contact' AND case_id = ?", (late,))
+    rows = env.store.q(
+        "SELECT * FROM alerts WHERE kind = 'out_of_contact' AND case_id = ?", (late,)
+    )
     assert len(rows) == 1
     dl = env.store.q("SELECT * FROM alerts WHERE kind = 'deadline_due' AND case_id = ?", (late,))
     assert len(dl) == 1
 
 
 class _Hook(http.server.BaseHTTPRequestHandler):
-    answers: list[int] = []
-    bodies: list[dict[str, Any]] = []
+    answers: ClassVar[list[int]] = []
+    bodies: ClassVar[list[dict[str, Any]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["content-length"]))
         _Hook.bodies.append(json.loads(body))
         self.send_response(_Hook.answers.pop(0) if _Hook.answers else 200)
@@ -251,7 +296,9 @@ def test_sos_is_dispatched_to_110_until_delivered() -> None:
         row = e.store.one("SELECT * FROM dispatches")
         assert row["attempts"] == 3 and row["delivered_at"] == now + 6
         sent = _Hook.bodies[-1]
-        assert sent["type"] == "sqjz.sos" and sent["location"]["hub"]["lat"] == pytest.approx(34.2658)
+        assert sent["type"] == "sqjz.sos" and sent["location"]["hub"]["lat"] == pytest.approx(
+            34.2658
+        )
         assert sent["person"]["name"] == "张三" and len(_Hook.bodies) == 3
     finally:
         server.shutdown()
@@ -259,7 +306,7 @@ def test_sos_is_dispatched_to_110_until_delivered() -> None:
 
 
 def test_end_to_end_through_mosquitto(mosquitto: Mosquitto) -> None:
-    """Hub publishes an SOS envelope; the cloud worker stores it, acks to the hub, and keeps config."""
+    """A hub publishes an SOS; the cloud worker stores it, acks through the hub, keeps config."""
     from cloud.app import start_workers
 
     county = County({"mqtt_enabled": True, "mqtt_port": mosquitto.port, "jobs_interval_s": 3600})
@@ -281,11 +328,15 @@ def test_end_to_end_through_mosquitto(mosquitto: Mosquitto) -> None:
         assert cfg["bands"][0]["public_key"] == band.public.hex()
         sos = band.frame("sos", {"sos_id": 9, "reason": 1})
         hub.publish(topics.up(12), wrap(12, sos), qos=1).wait_for_publish()
-        hub.publish(topics.status(12), json.dumps({"hub_id": 12, "online": True}), qos=1, retain=True)
+        hub.publish(
+            topics.status(12), json.dumps({"hub_id": 12, "online": True}), qos=1, retain=True
+        )
         ack = wait_for(lambda: got.get(topics.down(12, BAND)))[0]
         msg, _ = downlink.accept(ack, band.dl_key, BAND, (-1, 0))
         assert msg.type_name == "sos_ack" and msg.fields["sos_id"] == 9
-        row = county.rt.store.one("SELECT raw FROM frames WHERE band_id = ? AND type = 'sos'", (BAND,))
+        row = county.rt.store.one(
+            "SELECT raw FROM frames WHERE band_id = ? AND type = 'sos'", (BAND,)
+        )
         assert bytes(row["raw"]) == sos
         wait_for(lambda: county.rt.store.hub(12)["online"] == 1)
         hub.loop_stop()

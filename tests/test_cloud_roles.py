@@ -12,7 +12,8 @@ from fastapi.routing import APIRoute
 from cloud.domain.roles import ALL_PERMISSIONS, PERMISSIONS, ROLES, allowed
 from cloud.testkit import County
 
-SSE = "/api/v1/events"  # streams forever when allowed; its refusals are checked, its stream by the UI test
+# Streams forever when allowed: its refusals are checked here, its stream by the UI test.
+SSE = "/api/v1/events"
 
 
 def permission_of(route: APIRoute) -> str | None:
@@ -73,7 +74,9 @@ def test_every_role_against_every_route(county: County) -> None:
     users = {"person": None, **{r: r for r in ROLES if r != "person"}}
     # A supervised person's account, so that role is exercised too.
     case_id = county.call("office", "GET", "/api/v1/cases").json()[0]["id"]
-    county.call("office", "POST", f"/api/v1/cases/{case_id}/account", json={"password": "person-pass-1"})
+    county.call(
+        "office", "POST", f"/api/v1/cases/{case_id}/account", json={"password": "person-pass-1"}
+    )
     id_number = county.call("office", "GET", f"/api/v1/cases/{case_id}").json()["id_number"]
     checked = 0
     for method, path, perm in routes(county):
@@ -93,9 +96,19 @@ def test_every_role_against_every_route(county: County) -> None:
             headers = _login(county, user, role)
             r = county.client.request(method, url, headers=headers, **kw)
             if perm == "hub.enrol":
-                assert r.status_code == 401, (method, path, role)  # a user session is not a hub token
+                assert r.status_code == 401, (
+                    method,
+                    path,
+                    role,
+                )  # a user session is not a hub token
             elif allowed(role, perm):
-                assert r.status_code not in (401, 403), (method, path, role, r.status_code, r.text[:200])
+                assert r.status_code not in (401, 403), (
+                    method,
+                    path,
+                    role,
+                    r.status_code,
+                    r.text[:200],
+                )
             else:
                 assert r.status_code == 403, (method, path, role, r.status_code, r.text[:200])
             checked += 1
@@ -107,8 +120,13 @@ def test_every_role_against_every_route(county: County) -> None:
     for method, path, perm in routes(county):
         if perm in ("public",) or path == SSE:
             continue
-        r = county.client.request(method, _fill(path), headers=hub, json={} if method == "POST" else None,
-                                  follow_redirects=False)
+        r = county.client.request(
+            method,
+            _fill(path),
+            headers=hub,
+            json={} if method == "POST" else None,
+            follow_redirects=False,
+        )
         if perm == "hub.enrol":
             assert r.status_code == 422, (method, path)
         else:
@@ -120,9 +138,13 @@ _tokens: dict[str, dict[str, str]] = {}
 
 def _login(county: County, user: str | None, role: str) -> dict[str, str]:
     if role not in _tokens:
-        r = county.client.post("/api/v1/auth/login", json={"username": user,
-                                                           "password": "person-pass-1" if role == "person"
-                                                           else "test-pass-2026"})
+        r = county.client.post(
+            "/api/v1/auth/login",
+            json={
+                "username": user,
+                "password": "person-pass-1" if role == "person" else "test-pass-2026",
+            },
+        )
         assert r.status_code == 200, r.text
         county.client.cookies.clear()
         token = r.json()["token"]

@@ -15,7 +15,10 @@ from simulators.broker import Mosquitto
 
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[tuple[LiveCloud, int, BandSim]]:
-    with Mosquitto() as broker, LiveCloud({"mqtt_port": broker.port, "jobs_interval_s": 3600}) as live:
+    with (
+        Mosquitto() as broker,
+        LiveCloud({"mqtt_port": broker.port, "jobs_interval_s": 3600}) as live,
+    ):
         band = BandSim(66051)
         case_id = live.supervised_person_with_band(band)
         yield live, case_id, band
@@ -37,8 +40,10 @@ def login(page: Page, live: LiveCloud, user: str, lang: str = "zh") -> None:
     page.wait_for_url(f"{live.url}/")
 
 
-def test_sos_published_to_mqtt_appears_live_on_the_alert_console(cloud: tuple, browser: object) -> None:
-    live, case_id, band = cloud
+def test_sos_published_to_mqtt_appears_live_on_the_alert_console(
+    cloud: tuple, browser: object
+) -> None:
+    live, _case_id, band = cloud
     page = browser.new_page()  # type: ignore[attr-defined]
     login(page, live, "office")
     page.goto(f"{live.url}/alerts")
@@ -46,7 +51,9 @@ def test_sos_published_to_mqtt_appears_live_on_the_alert_console(cloud: tuple, b
     hub = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="hub-12-ui")
     hub.connect("127.0.0.1", live.settings.mqtt_port)
     hub.loop_start()
-    hub.publish(topics.up(12), wrap(12, band.frame("sos", {"sos_id": 42, "reason": 1})), qos=1).wait_for_publish()
+    hub.publish(
+        topics.up(12), wrap(12, band.frame("sos", {"sos_id": 42, "reason": 1})), qos=1
+    ).wait_for_publish()
     banner = page.locator("#sos-banner")
     expect(banner).to_be_visible(timeout=15000)
     expect(banner).to_contain_text("紧急求助")
@@ -54,8 +61,9 @@ def test_sos_published_to_mqtt_appears_live_on_the_alert_console(cloud: tuple, b
     row = page.locator("#alert-rows tr.kind-sos")
     expect(row).to_have_count(1)
     # A repeat of the same alarm folds into the same row.
-    hub.publish(topics.up(12), wrap(12, band.frame("sos", {"sos_id": 42, "reason": 1, "attempt": 1})),
-                qos=1).wait_for_publish()
+    hub.publish(
+        topics.up(12), wrap(12, band.frame("sos", {"sos_id": 42, "reason": 1, "attempt": 1})), qos=1
+    ).wait_for_publish()
     expect(banner).to_contain_text("×2", timeout=15000)
     expect(row).to_have_count(1)
     hub.loop_stop()
