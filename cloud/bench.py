@@ -1,4 +1,4 @@
-"""Benchmarks of the cloud: ingest frames/s on one core, SOS from MQTT publish to the event stream."""
+"""Cloud benchmarks: ingest frames/s on one core; SOS from MQTT publish to the event stream."""
 
 from __future__ import annotations
 
@@ -38,8 +38,9 @@ def ingest_rate(n: int = 20_000, n_bands: int = 100, batch: int = 500) -> dict[s
     for i in range(n):
         b = bands[i % n_bands]
         kind = ("activity", "heartbeat")[i % 2]
-        raw = b.frame(kind, {"steps": i % 400} if kind == "activity" else {"battery_pct": 80},
-                      band_time=now)
+        raw = b.frame(
+            kind, {"steps": i % 400} if kind == "activity" else {"battery_pct": 80}, band_time=now
+        )
         msgs.append((topics.up(12), wrap(12, raw, now * 1000)))
     with tempfile.TemporaryDirectory() as tmp:
         store = _county_store(Path(tmp), bands)
@@ -70,7 +71,10 @@ def sos_latency(n: int = 40) -> list[float]:
     from simulators.broker import Mosquitto
 
     out: list[float] = []
-    with Mosquitto() as broker, LiveCloud({"mqtt_port": broker.port, "jobs_interval_s": 3600}) as live:
+    with (
+        Mosquitto() as broker,
+        LiveCloud({"mqtt_port": broker.port, "jobs_interval_s": 3600}) as live,
+    ):
         band = BandSim(66051)
         live.supervised_person_with_band(band)
         headers = live.login("office")
@@ -79,9 +83,10 @@ def sos_latency(n: int = 40) -> list[float]:
         stop = threading.Event()
 
         def listen() -> None:
-            with httpx.Client(base_url=live.url, timeout=None) as http, http.stream(
-                "GET", "/api/v1/events", headers=headers
-            ) as resp:
+            with (
+                httpx.Client(base_url=live.url, timeout=None) as http,
+                http.stream("GET", "/api/v1/events", headers=headers) as resp,
+            ):
                 for line in resp.iter_lines():
                     ready.set()
                     if stop.is_set():
@@ -128,7 +133,8 @@ def bench_rows(repeats: int = 3) -> list[dict[str, Any]]:
             round(rate),
             "frames/s",
             ">= 8,000/s",
-            f"20,000 distinct frames from 100 bands, batches of 500, one thread, file-backed SQLite "
+            "20,000 distinct frames from 100 bands, batches of 500, one thread, "
+            "file-backed SQLite "
             f"(WAL, synchronous=NORMAL), median of {repeats} fresh databases",
             limit=f"verify is {round(100 * share)} % of the time",
         ),
@@ -138,7 +144,8 @@ def bench_rows(repeats: int = 3) -> list[dict[str, Any]]:
             "ms",
             "well under 1 s",
             f"{len(lat)} SOS frames published one at a time by a hub client to a local mosquitto; "
-            "the cloud worker (batch linger 5 ms) stores, acks and broadcasts; an HTTP client reads "
+            "the cloud worker (batch linger 5 ms) stores, acks and broadcasts; "
+            "an HTTP client reads "
             "/api/v1/events (the same stream the browser's EventSource reads)",
             limit=f"p99 {round(p99, 1)} ms",
         ),

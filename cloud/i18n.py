@@ -158,6 +158,7 @@ TYPES_EN = {
     "medical_parole": "Temporary execution outside prison",
 }
 ACTIONS = {
+    "open": ("收到法律文书，立案", "Documents received, case opened"),
     "report": ("登记报到", "Record report"),
     "receive": ("接收登记", "Receive"),
     "announce": ("入矫宣告", "Announce"),

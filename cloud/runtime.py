@@ -74,7 +74,7 @@ class Runtime:
         out = []
         with self.store.tx():
             for hub in self.store.hubs():
-                version = self.store.bump_config_version(hub["hub_id"])
+                version = self.store.bump_config_version(hub["hub_id"], now)
                 cfg = hubconfig.build(
                     hub, bands, until, version, now, self.settings.presence_interval_s
                 )

@@ -26,9 +26,13 @@ class DeviceStore(BaseStore):
         """The hub owning an API token."""
         return self.one("SELECT * FROM hubs WHERE token_hash = ?", (token_hash,))
 
-    def bump_config_version(self, hub_id: int) -> int:
-        """The next config version of a hub (monotonic, so hubs ignore stale configs)."""
-        self.x("UPDATE hubs SET config_version = config_version + 1 WHERE hub_id = ?", (hub_id,))
+    def bump_config_version(self, hub_id: int, now: int = 0) -> int:
+        """The next config version of a hub: monotonic, and never below the clock, so a database
+        restored from a backup still issues versions above those the hubs have applied."""
+        self.x(
+            "UPDATE hubs SET config_version = max(config_version + 1, ?) WHERE hub_id = ?",
+            (now, hub_id),
+        )
         return int(self.hub(hub_id)["config_version"])
 
     def hub_status(self, hub_id: int, status: dict[str, Any], now: int) -> bool:
