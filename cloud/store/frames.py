@@ -81,6 +81,7 @@ class FrameStore(AlertStore, DeviceStore):
             part = band_ids[i : i + 500]
             for r in self.q(
                 "SELECT b.band_id, b.hi, b.seen, b.floor, b.person_id, b.battery_pct, "
+                "b.sos_location, "
                 "p.village_id FROM bands b LEFT JOIN persons p ON p.id = b.person_id "
                 f"WHERE b.band_id IN ({','.join('?' * len(part))})",
                 part,
@@ -351,7 +352,8 @@ def sos_payload(
     )
     # Best location: the hub the band itself names (only if the person opted in to SOS location),
     # else the hub that relayed the frame; both are fixed, registered positions.
-    hub_id = f.fields["hub_id"] or v.hub_id
+    opted_in = bool(st.get("sos_location"))
+    hub_id = (f.fields["hub_id"] if opted_in else 0) or v.hub_id
     hub = store.one("SELECT hub_id, name, lat, lon, address FROM hubs WHERE hub_id = ?", (hub_id,))
     return {
         "type": "sqjz.sos",
