@@ -287,7 +287,8 @@ def test_sos_is_dispatched_to_110_until_delivered() -> None:
     _Hook.answers, _Hook.bodies = [503, 500], []
     e = Env({"dispatch_url": f"http://127.0.0.1:{server.server_port}/110", "dispatch_retry_s": 2})
     try:
-        e.send(e.band.frame("sos", {"sos_id": 3, "reason": 1, "hub_id": 0}))
+        # The band names hub 99, but the person has not opted in: the relaying hub is used.
+        e.send(e.band.frame("sos", {"sos_id": 3, "reason": 1, "hub_id": 99}))
         now = int(e.county.now)
         assert dispatch.deliver_due(e.county.rt, now) == 0
         assert dispatch.deliver_due(e.county.rt, now) == 0  # not due yet: backoff
@@ -299,6 +300,7 @@ def test_sos_is_dispatched_to_110_until_delivered() -> None:
         assert sent["type"] == "sqjz.sos" and sent["location"]["hub"]["lat"] == pytest.approx(
             34.2658
         )
+        assert sent["location"]["hub"]["hub_id"] == 12
         assert sent["person"]["name"] == "张三" and len(_Hook.bodies) == 3
     finally:
         server.shutdown()
