@@ -49,6 +49,7 @@ class HubService:
         self._drain_scheduled = False
         self._downlink_bands: set[int] = set()
         self._bumble: Any = None
+        self._last_presence = clock()
         self._stop = asyncio.Event()
         self.started = asyncio.Event()
         self.uplink_state = "connecting"
@@ -219,7 +220,11 @@ class HubService:
                 fn()
 
     def _presence_tick(self) -> None:
-        report = self.presence.report(self.hub_id, self.clock())
+        now = self.clock()
+        if now - self._last_presence < self._presence_interval():
+            return
+        self._last_presence = now
+        report = self.presence.report(self.hub_id, now)
         if report is not None and self.uplink.connected:
             # Not queued while offline: stale whereabouts are not worth keeping (PIPL: minimum).
             self.uplink.publish(topics.presence(self.hub_id), json.dumps(report).encode())
@@ -270,7 +275,7 @@ class HubService:
             asyncio.create_task(
                 self._every(lambda: self.settings.status_interval_s, self._publish_status)
             ),
-            asyncio.create_task(self._every(self._presence_interval, self._presence_tick)),
+            asyncio.create_task(self._every(lambda: 1.0, self._presence_tick)),
             asyncio.create_task(self._every(lambda: 5.0, self._housekeeping)),
         ]
         log.info("hub started", extra={"hub_id": self.hub_id, "outbox_depth": self.store.depth()})
