@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "selftest": ("sqjz.selftest", "check the frame protocol under CPython and MicroPython"),
     "replay": ("sqjz.replay", "run the band's algorithms under MicroPython on a recording (CSV)"),
     "cloud": ("cloud.cli", "serve the county cloud (web UI, API, MQTT ingest); create-admin"),
+    "hub": ("hub.cli", "run the village hub (BLE to MQTT, store-and-forward); check; enrol"),
 }
 
 
