@@ -118,3 +118,22 @@ def test_roles_see_their_own_menus(cloud: tuple, browser: object) -> None:
     page.goto(f"{live.url}/cases/{case_id}")
     expect(page.locator("form[action*='/act/']")).to_have_count(0)  # read-only oversight
     page.close()
+
+
+def test_assessment_commission_through_the_forms(cloud: tuple, browser: object) -> None:
+    live, _case_id, _band = cloud
+    page = browser.new_page()  # type: ignore[attr-defined]
+    login(page, live, "office")
+    page.goto(f"{live.url}/assessments")
+    form = page.locator("form[action='/ui/assessments']")
+    form.locator("select[name=requester_kind]").select_option("court")
+    form.locator("input[name=requester_name]").fill("示范县人民法院")
+    form.locator("input[name=request_no]").fill("评估委托2026-7")
+    form.locator("input[name=received_on]").fill("2026-11-27")
+    form.locator("input[type=checkbox][name=fast_track]").check()
+    form.locator("input[name=subject_name]").fill("王五")
+    form.locator("input[name=subject_id_number]").fill("610102198001010023")
+    form.locator("button").click()
+    summary = page.locator("details.assessment summary", has_text="王五")
+    expect(summary).to_contain_text("2026-12-04")  # five working days after Fri 27 Nov
+    page.close()

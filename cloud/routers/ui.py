@@ -345,7 +345,8 @@ def assessments_page(
     rows = [
         assessment_service.get(rt, actor, r["id"]) for r in rt.store.assessments_in(actor.scope)
     ]
-    return page(request, "assessments.html", rows=rows, forms=FORMS)
+    units = [u for u in rt.store.units() if u["id"] in actor.scope]
+    return page(request, "assessments.html", rows=rows, forms=FORMS, units=units)
 
 
 @router.post("/ui/assessments")
