@@ -345,3 +345,30 @@ def test_end_to_end_through_mosquitto(mosquitto: Mosquitto) -> None:
         hub.disconnect()
     finally:
         county.close()
+
+
+def test_retention_job_deletes_old_data_and_raises_the_floor(env: Env) -> None:
+    env.send(*[env.band.frame("activity", {"steps": i}, counter=i) for i in range(1, 11)])
+    with env.store.tx():
+        env.store.insert(
+            "presence",
+            {
+                "band_id": BAND,
+                "hub_id": 12,
+                "first_seen": 1,
+                "last_seen": 2,
+                "rssi": -60,
+                "received_at": int(env.county.now),
+            },
+        )
+    days = env.county.rt.settings.retain_frames_days
+    env.county.advance(days * 86400 + 1)
+    newer = env.band.frame("activity", {"steps": 11}, counter=11)
+    env.send(newer)
+    out = jobs.apply_retention(env.county.rt, int(env.county.now))
+    assert out["frames"] == 11 and out["presence"] == 1  # counters 0 (enrol) .. 10; not 11
+    assert env.store.band(BAND)["floor"] == 10
+    late = env.band.frame("activity", {"steps": 5}, counter=5)  # absent now, but below the floor
+    assert env.send(late).verdicts == ["replay"]
+    actions = [r["action"] for r in env.store.audit_rows(0, 5000)]
+    assert "retention.expire" in actions and env.store.audit_verify()[0]
