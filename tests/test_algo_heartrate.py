@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 
 import numpy as np
@@ -36,20 +37,46 @@ def hr_mp(mpy: MicroPython) -> MicroPython:
     return mpy
 
 
-def test_fft_matches_numpy(mpy: MicroPython) -> None:
+def test_fixed_point_fft_matches_numpy(mpy: MicroPython) -> None:
     rng = random.Random(5)
-    re = [rng.uniform(-1, 1) for _ in range(64)]
-    im = [rng.uniform(-1, 1) for _ in range(64)]
+    limit = 1 << 13  # fft.INPUT_LIMIT
+    re = [rng.randrange(-limit + 1, limit) for _ in range(256)]
+    im = [rng.randrange(-limit + 1, limit) for _ in range(256)]
     got = mpy.eval_json(
         "[list(_re), list(_im)]",
         setup=(
             "from array import array\nfrom firmware.algo.fft import FFT\n"
-            f"_re = array('f', {re!r})\n_im = array('f', {im!r})\nFFT(64).transform(_re, _im)"
+            f"_re = array('i', {re!r})\n_im = array('i', {im!r})\nFFT(256).transform(_re, _im)"
         ),
     )
-    want = np.fft.fft(np.array(re) + 1j * np.array(im))
-    assert np.allclose(got[0], want.real, atol=1e-4)
-    assert np.allclose(got[1], want.imag, atol=1e-4)
+    want = np.fft.fft(np.array(re) + 1j * np.array(im)) / 256  # the fixed-point FFT is DFT / n
+    assert max(np.max(np.abs(got[0] - want.real)), np.max(np.abs(got[1] - want.imag))) <= 4
+    # Every value is an int that fits a 32-bit port's small ints (no heap allocation).
+    assert all(isinstance(v, int) and abs(v) < 1 << 14 for v in got[0] + got[1])
+
+
+def test_heart_rate_is_the_same_under_cpython(mpy: MicroPython) -> None:
+    from firmware.algo.heartrate import HeartRate
+
+    rows = []
+    for i in range(25 * 30):
+        m = round(300 * math.sin(2 * math.pi * 2.2 * i / 25))
+        p = 120000 + round(400 * math.sin(2 * math.pi * 1.3 * i / 25)) + m
+        rows.append([p, m, 0, 1000 + m // 2])
+    h = HeartRate(25)
+    want = [[h.feed(*r), h.last_confidence] for r in rows]
+    want = [w for w in want if w[0] is not None]
+    got = mpy.eval_json(
+        "_o",
+        setup=(
+            "from firmware.algo.heartrate import HeartRate\n_h = HeartRate(25)\n_o = []\n"
+            f"for _r in {rows!r}:\n"
+            "    _b = _h.feed(*_r)\n"
+            "    if _b is not None:\n"
+            "        _o.append([_b, _h.last_confidence])\n"
+        ),
+    )
+    assert got == want and len(got) == 12
 
 
 def test_fft_rejects_other_sizes(mpy: MicroPython) -> None:

@@ -1,11 +1,19 @@
-"""In-place radix-2 complex FFT on float arrays, with tables built once (MicroPython subset)."""
+"""Fixed-point radix-2 FFT on int arrays: no floats, so no heap garbage on a MicroPython band."""
+
+# MicroPython boxes every float on the heap; a float FFT of 256 points makes ~160 KB of garbage.
+# Here samples are small ints (|x| < 2**13), twiddles are Q14, and every stage halves its
+# output, so all intermediates stay below 2**29 (small ints on a 32-bit port) and the result
+# is DFT / n. Spectra are only ever compared with each other, so the scale does not matter.
 
 import math
 from array import array
 
+Q = 14
+INPUT_LIMIT = 1 << 13  # callers scale their samples below this
+
 
 class FFT:
-    """A fixed-size FFT: `transform(re, im)` overwrites two float arrays of length n."""
+    """A fixed-size FFT: `transform(re, im)` overwrites two int arrays of length n."""
 
     def __init__(self, n):
         bits = 0
@@ -15,10 +23,10 @@ class FFT:
             raise ValueError("FFT size must be a power of two >= 2")
         self.n = n
         half = n // 2
-        self._cos = array("f", [math.cos(2.0 * math.pi * k / n) for k in range(half)])
-        self._sin = array("f", [math.sin(2.0 * math.pi * k / n) for k in range(half)])
-        # Pairs (i, j) with i < j to swap for bit-reversed order.
-        swaps = []
+        one = 1 << Q
+        self._cos = array("h", [_q(one * math.cos(2.0 * math.pi * k / n)) for k in range(half)])
+        self._sin = array("h", [_q(one * math.sin(2.0 * math.pi * k / n)) for k in range(half)])
+        swaps = []  # pairs (i, j), i < j, to swap into bit-reversed order
         for i in range(n):
             j, x = 0, i
             for _ in range(bits):
@@ -30,7 +38,7 @@ class FFT:
         self._swaps = array("H", swaps)
 
     def transform(self, re, im):
-        """Forward DFT, X[k] = sum x[t] exp(-2 pi i k t / n), in place."""
+        """In place: X[k] = sum x[t] exp(-2 pi i k t / n) / n, rounded down."""
         n = self.n
         sw = self._swaps
         for p in range(0, len(sw), 2):
@@ -50,22 +58,31 @@ class FFT:
                     b = a + half
                     c = cos_t[k]
                     s = sin_t[k]
-                    tr = re[b] * c + im[b] * s
-                    ti = im[b] * c - re[b] * s
-                    re[b] = re[a] - tr
-                    im[b] = im[a] - ti
-                    re[a] += tr
-                    im[a] += ti
+                    rb = re[b]
+                    ib = im[b]
+                    tr = (rb * c + ib * s) >> Q
+                    ti = (ib * c - rb * s) >> Q
+                    ra = re[a]
+                    ia = im[a]
+                    re[b] = (ra - tr) >> 1
+                    im[b] = (ia - ti) >> 1
+                    re[a] = (ra + tr) >> 1
+                    im[a] = (ia + ti) >> 1
                     k += step
             size <<= 1
 
 
+def _q(x):
+    """Nearest integer (the same on every port)."""
+    return int(x + 0.5) if x >= 0 else -int(0.5 - x)
+
+
 def split_power(re, im, k, n):
-    """Power at bin k of the two real signals packed as re + i*im before the transform."""
+    """Power at bin k of the two real signals packed as re + i*im, each divided by 4 (ints)."""
     # X[k] = (Z[k] + conj(Z[n-k])) / 2 and Y[k] = (Z[k] - conj(Z[n-k])) / 2i.
     m = (n - k) % n
     xr = re[k] + re[m]
     xi = im[k] - im[m]
     yr = im[k] + im[m]
     yi = re[m] - re[k]
-    return (xr * xr + xi * xi) * 0.25, (yr * yr + yi * yi) * 0.25
+    return (xr * xr + xi * xi) >> 2, (yr * yr + yi * yi) >> 2
