@@ -3,7 +3,7 @@
 import array
 import time
 
-from machine import WDT, Timer
+from machine import WDT, Pin, Timer
 
 from firmware import board, control, duty
 from firmware.drivers import DeviceError
@@ -85,6 +85,8 @@ class Band:
         self._off_skin_at = None
         self._off_skin_votes = 0
         self.on_skin = True
+        self.still = False  # accelerometer asleep until the wrist moves
+        self._still_s = 0
         self.strap_closed = True
         self.case_closed = True
         self._xs = array.array("h", bytes(2 * MAX_BATCH))
@@ -119,6 +121,8 @@ class Band:
         self.ppg = self._part("ppg", lambda: MAX30101(i2c, board.ADDR_PPG))
         self.gauge = self._part("gauge", lambda: MAX17048(i2c, board.ADDR_GAUGE))
         self.motor = Motor(board.PIN_MOTOR, TIMER_MOTOR)
+        self._wake_pin = Pin(board.PIN_ACCEL_INT2, Pin.IN)
+        self._wake_pin.irq(self._accel_wake, Pin.IRQ_RISING)
         self.button = Button(board.PIN_BUTTON, self._button_irq)
         self.strap = StrapLoop(
             board.PIN_STRAP_SENSE,
@@ -157,12 +161,13 @@ class Band:
         return (self._uptime_ms + max(0, time.ticks_diff(time.ticks_ms(), self._t_ms))) // 1000
 
     def _tick_clock(self):
+        # Uptime and the not-yet-accounted milliseconds advance together, whoever asks.
         now = time.ticks_ms()
         dt = time.ticks_diff(now, self._t_ms)
         self._t_ms = now
         if dt > 0:
             self._uptime_ms += dt
-        return max(0, dt)
+            self._carry_ms += dt
 
     def band_time(self):
         """(seconds for the frame header, True if that is UTC)."""
@@ -351,22 +356,52 @@ class Band:
     def service(self, _=None):
         """Drain the sensors, close whole seconds, run whatever fell due."""
         self._wdt.feed()
-        self._carry_ms += self._tick_clock()
+        self._tick_clock()
         self._drain_sensors()
         secs = self._carry_ms // 1000
         if secs:
             self._carry_ms -= secs * 1000
             worn = self.on_skin and self.strap_closed
-            ppg_on = self.ppg is not None and self.ppg.running
+            ppg_on = self.ppg is not None and self.ppg.running and self.ppg.pulse
             steps, bpm, activity, kcal = self.sensing.close(secs, ppg_on)
             self.window.add(secs, steps, bpm, activity, kcal, worn)
             if self.session is not None:
                 self.session.add(secs, steps, bpm, activity, kcal, worn)
+            self._still_check(secs, steps, activity)
         self._deadlines()
+
+    def _still_check(self, secs, steps, activity):
+        # Resting without a step for a while: let the accelerometer watch for motion itself.
+        if self.still or self.accel is None or self.session is not None:
+            return
+        if steps or activity != "rest":
+            self._still_s = 0
+            return
+        self._still_s += secs
+        if self._still_s >= duty.STILL_AFTER_S:
+            try:
+                self.accel.sleep_until_motion(duty.STILL_WAKE_MG)
+                self.still = True
+            except DeviceError as exc:
+                self.note(str(exc))
+
+    def _accel_wake(self, _pin):
+        self._tick_clock()
+        self._wake_accel()
+
+    def _wake_accel(self):
+        if not self.still:
+            return
+        self.still = False
+        self._still_s = 0
+        try:
+            self.accel.resume()
+        except DeviceError as exc:
+            self.note(str(exc))
 
     def _drain_sensors(self):
         n = 0
-        if self.accel is not None:
+        if self.accel is not None and not self.still:
             try:
                 n = self.accel.read_fifo(self._xs, self._ys, self._zs)
             except DeviceError as exc:
@@ -381,13 +416,16 @@ class Band:
             self.note(str(exc))
             return
         ir_sum = 0
+        pulse = self.ppg.pulse
         for i in range(m):
+            ir_sum += self._ir[i]
+            if not pulse:
+                continue  # a skin check: the green channel is dark, no heart rate
             j = (i * n // m) if n else 0  # the accelerometer sample closest in time
             x = self._xs[j] if n else 0
             y = self._ys[j] if n else 0
             z = self._zs[j] if n else 1000
             self.sensing.ppg(self._green[i], x, y, z)
-            ir_sum += self._ir[i]
         if m:
             self._skin(ir_sum // m >= duty.OFF_SKIN_IR)
 
@@ -424,12 +462,16 @@ class Band:
         if self.ppg is None:
             return
         low = self._battery[0] and self._battery[0] <= duty.CRITICAL_PCT
-        want = self.session is not None or now % duty.PPG_PERIOD_S < duty.PPG_ON_S
-        want = want and not low and self.strap_closed
-        if want and not self.ppg.running:
-            self.ppg.start()
+        pulse = self.session is not None or now % duty.PPG_PERIOD_S < duty.PPG_ON_S
+        skin = now % duty.SKIN_CHECK_S < duty.SKIN_CHECK_ON_S
+        pulse = pulse and not low and self.strap_closed
+        skin = skin and not low and self.strap_closed
+        if pulse and not (self.ppg.running and self.ppg.pulse):
+            self.ppg.start(pulse=True)
             self.sensing.reset_hr()
-        elif not want and self.ppg.running:
+        elif skin and not pulse and not self.ppg.running:
+            self.ppg.start(pulse=False)
+        elif not pulse and not skin and self.ppg.running:
             self.ppg.stop()
         self._schedule_service()
 

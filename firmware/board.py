@@ -16,6 +16,7 @@ ADDR_PPG = 0x57  # Maxim MAX30101 (fixed address)
 ADDR_GAUGE = 0x36  # Maxim MAX17048 (fixed address)
 
 PIN_ACCEL_INT = 4  # BMA400 INT1, push-pull active high: FIFO watermark
+PIN_ACCEL_INT2 = 17  # BMA400 INT2, push-pull active high: wake-up on motion
 PIN_PPG_INT = 5  # MAX30101 INT, open drain active low (10 k pull-up): FIFO almost full
 PIN_GAUGE_ALRT = 6  # MAX17048 ALRT, open drain active low (not used for wake-up yet)
 PIN_STRAP_SENSE = 2  # strap loop sense node: ADC1_CH1 and digital input, 10 M pull-up

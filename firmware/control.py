@@ -164,6 +164,7 @@ def _mode(band, mode, session_id, max_s):
             if band.session.session_id == session_id:
                 return schema.RESULT_OK  # the same order again: already running
             end_session(band, schema.SESSION_END)
+        band._wake_accel()  # a session counts every step: no sleeping accelerometer
         band.session = Session(session_id, band.uptime_s(), max_s)
         band._save_state()
         band.emit("session", band.session.fields(schema.SESSION_START, band.uptime_s()))

@@ -6,11 +6,19 @@ SAMPLE_HZ = 25  # accelerometer and PPG sample rate handed to the algorithms
 SERVICE_MS_PPG = 1000  # PPG running: its 32-sample FIFO must be read at least every 1.28 s
 SERVICE_MS_IDLE = 4000  # accelerometer only: 100 samples wait in its 1 KB FIFO (holds 146)
 
-# PPG: continuous during a community-service session (evidence), else a duty cycle that still
-# catches a band slipped off the wrist within PPG_PERIOD_S.
-PPG_PERIOD_S = 120
+# PPG: continuous during a community-service session (evidence). Otherwise heart rate for
+# PPG_ON_S of every PPG_PERIOD_S, and between those a SKIN_CHECK_ON_S look with the IR LED
+# alone every SKIN_CHECK_S, so a band slipped off the wrist is seen within about a minute.
+PPG_PERIOD_S = 300
 PPG_ON_S = 30
+SKIN_CHECK_S = 60
+SKIN_CHECK_ON_S = 3
 OFF_SKIN_IR = 3000  # IR counts at 2 mA below which nothing reflects: no skin under the band
+
+# Still wrist: after STILL_AFTER_S of rest without a step the accelerometer sleeps in its
+# low-power mode and wakes the CPU on motion above STILL_WAKE_MG; no samples to process.
+STILL_AFTER_S = 60
+STILL_WAKE_MG = 48
 
 # Radio: advertising interval by situation, and hanging up idle links.
 ADV_MS = 2000

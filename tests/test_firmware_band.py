@@ -256,3 +256,19 @@ def test_routine_frames_call_a_hub_in_batches(band: SimBand) -> None:
     assert band.status()["queue_depth"] == 1 and not flagged()
     band.open_strap()  # anything that is not routine asks at once
     assert flagged()
+
+
+def test_still_wrist_sleeps_the_accelerometer_and_motion_wakes_it(band: SimBand) -> None:
+    band.set_activity("rest")
+    band.advance(200)
+    assert band.status()["still"] is True
+    band.set_activity("walk")
+    band.advance(2)
+    status = band.status()
+    assert status["still"] is False and status["accel_wakeups"] == 1
+    band.advance(410)
+    hub = Central(band)
+    windows = of(hub.drain(), "activity")
+    # The second window is all walking: nothing lost to the sleep before it.
+    assert windows[1].fields["walk_s"] >= 295
+    assert 0.95 * 540 <= windows[1].fields["steps"] <= 1.03 * 540

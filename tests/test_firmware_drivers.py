@@ -213,3 +213,25 @@ def test_motor_plays_a_pattern_from_its_timer(sim: MicroPython) -> None:
 def test_watchdog_stops_a_hung_firmware(sim: MicroPython) -> None:
     with pytest.raises(MicroPythonError, match="watchdog expired"):
         run(sim, "0", "w = machine.WDT(timeout=1000)\ntime.sleep_ms(1500)\n")
+
+
+def test_accelerometer_sleeps_until_the_wrist_moves(sim: MicroPython) -> None:
+    got = run(
+        sim,
+        "[lp, quiet, W.accel.wakeups, woke, n]",
+        "from firmware.drivers.bma400 import BMA400\nimport array\n"
+        "acc = BMA400(I2C, board.ADDR_ACCEL)\n"
+        "woke = []\n"
+        "p = machine.Pin(board.PIN_ACCEL_INT2, machine.Pin.IN)\n"
+        "p.irq(lambda pin: woke.append(time.ticks_ms()), machine.Pin.IRQ_RISING)\n"
+        "acc.sleep_until_motion(48)\nlp = W.accel.regs[0x19] & 3\n"
+        "time.sleep_ms(5000)\nquiet = len(woke)\n"
+        "W.body.forced = 'walk'\nt0 = time.ticks_ms()\ntime.sleep_ms(2000)\n"
+        "woke = [time.ticks_diff(t, t0) for t in woke]\n"
+        "acc.resume()\ntime.sleep_ms(1000)\n"
+        "xs = array.array('h', bytes(400))\nn = acc.read_fifo(xs, xs, xs)\n",
+    )
+    lp, quiet, wakeups, woke, n = got
+    assert lp == 1 and quiet == 0  # low-power mode, and a resting wrist does not wake it
+    assert wakeups == 1 and len(woke) == 1 and woke[0] <= 600
+    assert 24 <= n <= 26  # streaming at 25 Hz again

@@ -1,4 +1,5 @@
-"""Bosch BMA400 accelerometer: 25 Hz, +-4 g, 12-bit FIFO drained in batches (INT1 watermark)."""
+"""Bosch BMA400 accelerometer: 25 Hz, +-4 g, 12-bit FIFO drained in batches (INT1 watermark);
+low-power sleep that wakes on motion (INT2) while the wrist is still."""
 
 import time
 
@@ -12,7 +13,12 @@ REG_FIFO_DATA = 0x14
 REG_ACC_CONFIG0 = 0x19
 REG_ACC_CONFIG1 = 0x1A
 REG_INT_CONFIG0 = 0x1F
+REG_INT_STAT0 = 0x0E
 REG_INT1_MAP = 0x21
+REG_INT2_MAP = 0x22
+REG_AUTOWAKEUP_1 = 0x2D
+REG_WKUP_INT_CONFIG0 = 0x2F
+REG_WKUP_INT_CONFIG1 = 0x30
 REG_INT12_IO_CTRL = 0x24
 REG_FIFO_CONFIG0 = 0x26
 REG_FIFO_CONFIG1 = 0x27
@@ -27,6 +33,11 @@ RANGE_4G = 0x01
 FIFO_XYZ = 0xE0  # x, y, z enabled, 12-bit frames, no sensor time
 FIFO_WM_INT = 0x40
 INT1_ACTIVE_HIGH = 0x02
+INT2_ACTIVE_HIGH = 0x20
+MODE_LOW_POWER = 0x01
+WKUP_XYZ_EVERY_TIME = 0xE0 | 0x02  # all axes, one sample, reference updated every sample
+WKUP_INT = 0x02  # AUTOWAKEUP_1: the wake-up interrupt switches the part to normal mode
+WKUP_MAP = 0x01
 FRAME_XYZ = 0x8E
 FRAME_LEN = 7
 FIFO_BYTES = 1024
@@ -53,7 +64,8 @@ class BMA400:
         self._w(REG_ACC_CONFIG1, (RANGE_4G << 6) | ODR_25HZ)
         self._w(REG_FIFO_CONFIG0, FIFO_XYZ)
         self.set_watermark(watermark_frames)
-        self._w(REG_INT12_IO_CTRL, INT1_ACTIVE_HIGH)
+        self._w(REG_INT12_IO_CTRL, INT1_ACTIVE_HIGH | INT2_ACTIVE_HIGH)
+        self.low_power = False
         self._w(REG_INT1_MAP, FIFO_WM_INT)
         self._w(REG_INT_CONFIG0, FIFO_WM_INT)
         self._w(REG_ACC_CONFIG0, MODE_NORMAL)
@@ -101,6 +113,27 @@ class BMA400:
         if raw > 127:
             raw -= 256
         return 23 + raw // 2
+
+    def sleep_until_motion(self, threshold_mg):
+        """Low-power mode (about 1 uA) without FIFO; INT2 rises when a sample moves more than
+        threshold_mg from the one before, and the part is back in normal mode by then."""
+        self._w(REG_FIFO_CONFIG0, 0x00)
+        self._w(REG_WKUP_INT_CONFIG1, max(1, min(255, threshold_mg // 8)))  # 8 mg per LSB
+        self._w(REG_WKUP_INT_CONFIG0, WKUP_XYZ_EVERY_TIME)
+        self._w(REG_INT2_MAP, WKUP_MAP)
+        self._w(REG_AUTOWAKEUP_1, WKUP_INT)
+        self._w(REG_ACC_CONFIG0, MODE_LOW_POWER)
+        self.low_power = True
+
+    def resume(self):
+        """Back to streaming 25 Hz into the FIFO after a wake-up."""
+        read_reg(self.i2c, self.addr, REG_INT_STAT0, PART)  # clears the latched wake-up
+        self._w(REG_AUTOWAKEUP_1, 0)
+        self._w(REG_INT2_MAP, 0)
+        self._w(REG_ACC_CONFIG0, MODE_NORMAL)
+        self._w(REG_FIFO_CONFIG0, FIFO_XYZ)
+        self._w(REG_CMD, CMD_FIFO_FLUSH)
+        self.low_power = False
 
     def sleep(self):
         """Stop sampling (about 0.16 uA)."""

@@ -39,6 +39,7 @@ class MAX30101:
         self.i2c = i2c
         self.addr = addr
         self.running = False
+        self.pulse = False  # the green LED is on (heart rate), not only the IR (skin check)
         self.overflows = 0  # samples lost because the FIFO filled before it was read
         self._buf = bytearray(DEPTH * SAMPLE_BYTES)
         self._mv = memoryview(self._buf)
@@ -64,8 +65,10 @@ class MAX30101:
     def _w(self, reg, value):
         write_reg(self.i2c, self.addr, reg, value, PART)
 
-    def start(self):
-        """LEDs and ADC on; the FIFO starts empty."""
+    def start(self, pulse=True):
+        """LEDs and ADC on; the FIFO starts empty. pulse=False: IR only (skin check)."""
+        self._w(REG_LED3_PA, GREEN_PA if pulse else 0)
+        self.pulse = pulse
         self._w(REG_FIFO_WR_PTR, 0)
         self._w(REG_OVF_COUNTER, 0)
         self._w(REG_FIFO_RD_PTR, 0)

@@ -1,4 +1,4 @@
-"""Simulated Bosch BMA400 accelerometer: the registers, FIFO and INT1 the driver uses."""
+"""Simulated Bosch BMA400 accelerometer: the registers, FIFO, INT1 and wake-up on INT2."""
 
 import simkernel as _k
 from simdev import RegisterDevice
@@ -16,6 +16,10 @@ REG_ACC_CONFIG0 = 0x19
 REG_ACC_CONFIG1 = 0x1A
 REG_INT_CONFIG0 = 0x1F
 REG_INT1_MAP = 0x21
+REG_INT2_MAP = 0x22
+REG_AUTOWAKEUP_1 = 0x2D
+REG_WKUP_INT_CONFIG0 = 0x2F
+REG_WKUP_INT_CONFIG1 = 0x30
 REG_INT12_IO_CTRL = 0x24
 REG_FIFO_CONFIG0 = 0x26
 REG_FIFO_CONFIG1 = 0x27
@@ -34,13 +38,19 @@ class SimBMA400(RegisterDevice):
     name = "BMA400"
     size = 0x80
 
-    def __init__(self, body, int1_pin):
+    def __init__(self, body, int1_pin, int2_pin):
         super().__init__()
         self.body = body
         self.int1 = _k.net(int1_pin)
+        self.int2 = _k.net(int2_pin)
         self.resets = 0
         self.overflows = 0
+        self.wakeups = 0
+        self.low_power_us = 0  # time spent in low-power mode (for the power model)
         self._token = None
+        self._wk_token = None
+        self._lp_since = None
+        self._wk_stat = False
         self._reset()
 
     def _reset(self):
@@ -135,7 +145,10 @@ class SimBMA400(RegisterDevice):
         if reg == REG_STATUS:
             return (self.regs[REG_ACC_CONFIG0] & 0x03) << 1
         if reg == REG_INT_STAT0:
-            return 0x40 if self._wm_reached() else 0
+            v = (0x40 if self._wm_reached() else 0) | (0x01 if self._wk_stat else 0)
+            self._wk_stat = False  # latched wake-up status clears on read
+            self._update_wakeup()
+            return v
         return self.regs[reg]
 
     def write_reg(self, reg, value):
@@ -154,6 +167,7 @@ class SimBMA400(RegisterDevice):
         if reg in (REG_ACC_CONFIG0, REG_FIFO_CONFIG0) and not self._running():
             self._next = None
         self._update_int()
+        self._update_wakeup()
 
     # Interrupt line -----------------------------------------------------------------------
 
@@ -182,3 +196,53 @@ class SimBMA400(RegisterDevice):
             due = (self._next + frames * step) if self._next is not None else None
             if due is not None and frames > have:
                 self._token = _k.at((due * 1000000 + 24) // 25 + 1, self._update_int)
+
+    # Wake-up on motion (low-power mode) --------------------------------------------------
+
+    def _low_power(self):
+        return self.regs[REG_ACC_CONFIG0] & 0x03 == 1
+
+    def _update_wakeup(self, _=None):
+        lp = self._low_power()
+        now = self.now_us()
+        if lp and self._lp_since is None:
+            self._lp_since = now
+        elif not lp and self._lp_since is not None:
+            self.low_power_us += now - self._lp_since
+            self._lp_since = None
+        armed = lp and self.regs[REG_AUTOWAKEUP_1] & 0x02 and self.regs[REG_WKUP_INT_CONFIG0] & 0xE0
+        if self._wk_token is not None:
+            _k.cancel(self._wk_token)
+            self._wk_token = None
+        if armed:
+            self._wk_token = _k.at(now + 200000, self._wake_check)
+        self._drive_int2()
+
+    def _drive_int2(self):
+        mapped = self.regs[REG_INT2_MAP] & 0x01
+        level = bool(mapped and self._wk_stat)
+        if not self.regs[REG_INT12_IO_CTRL] & 0x20:  # int2_lvl: 1 = active high
+            level = not level
+        self.int2.drive(1 if level else 0)
+
+    def _wake_check(self, _):
+        # The part compares every low-power sample with the one before (reference updated
+        # every time); the model looks at a pair of consecutive samples every 200 ms.
+        self._wk_token = None
+        n = self._sample_index(self.now_us())
+        last = self.body.accel(n - 1)
+        cur = self.body.accel(n)
+        thr = self.regs[REG_WKUP_INT_CONFIG1] * 8  # 8 mg per LSB at +-4 g (top 8 of 12 bits)
+        en = self.regs[REG_WKUP_INT_CONFIG0]
+        moved = (
+            (en & 0x20 and abs(cur[0] - last[0]) > thr)
+            or (en & 0x40 and abs(cur[1] - last[1]) > thr)
+            or (en & 0x80 and abs(cur[2] - last[2]) > thr)
+        )
+        if moved:
+            self.wakeups += 1
+            self._wk_stat = True
+            self.regs[REG_ACC_CONFIG0] = (self.regs[REG_ACC_CONFIG0] & 0xFC) | 0x02
+            self._update_wakeup()
+            return
+        self._wk_token = _k.at(self.now_us() + 200000, self._wake_check)

@@ -60,7 +60,7 @@ class World:
         )
         machine._unique_id = b"\x7c\xdf\xa1" + band_id.to_bytes(4, "big")[1:]
         os.urandom = Rng(seed)  # what the ESP32 port's os.urandom reads: the RF noise RNG
-        self.accel = SimBMA400(self.body, board.PIN_ACCEL_INT)
+        self.accel = SimBMA400(self.body, board.PIN_ACCEL_INT, board.PIN_ACCEL_INT2)
         self.ppg = SimMAX30101(self.body, board.PIN_PPG_INT)
         self.gauge = SimMAX17048(self.cell)
         for name in p.get("missing_parts", ()):
@@ -213,6 +213,9 @@ def status():
             "battery": list(b._battery),
             "config": b.effective_config(),
             "ppg_on": b.ppg is not None and b.ppg.running,
+            "hr_on": b.ppg is not None and b.ppg.running and b.ppg.pulse,
+            "still": b.still,
+            "accel_wakeups": world.accel.wakeups,
             "flash_writes": b.store.writes,
             "motor": [t for t in k.trace if t[1].startswith("pwm")],
             "adv_intervals": [t for t in k.trace if t[1] == "adv_interval_ms"],

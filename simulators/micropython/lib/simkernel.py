@@ -14,6 +14,7 @@ _events = []  # [t_us, seq, fn, arg] sorted by (t_us, seq)
 _seq = 0
 nets = {}  # pin number -> Net
 trace = []  # (t_ms, what, value) of actuator changes: motor, LEDs; bounded
+meter = None  # benchmarks: fn((callback, arg)) scheduled instead, to time and weigh callbacks
 TRACE_MAX = 512
 
 
@@ -64,7 +65,10 @@ def _drain():
 
 def schedule(fn, arg):
     """Hand a firmware callback to the MicroPython scheduler, as a soft IRQ does."""
-    micropython.schedule(fn, arg)
+    if meter is not None:
+        micropython.schedule(meter, (fn, arg))
+    else:
+        micropython.schedule(fn, arg)
     _drain()
 
 
