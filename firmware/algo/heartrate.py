@@ -6,13 +6,16 @@
 #   2. Two complex 256-point FFTs carry the four real signals (PPG + x, y + z): frequency
 #      resolution 12.5/256 Hz = 2.9 BPM per bin, refined by parabolic interpolation. All of
 #      it is integer arithmetic (block-scaled fixed point), so a window leaves next to no
-#      garbage on the band's heap and CPython and MicroPython give the same estimates.
+#      garbage on the band's heap (only the sub-bin interpolation and tracking use floats).
 #   3. Motion rejection: bins where the accelerometer has power are attenuated with a Wiener-
 #      like gain Pn / (Pn + MOTION_WEIGHT * An) (normalised PPG and acceleration spectra), as in
 #      Temko's WFPV; at rest An is near zero and nothing is attenuated.
-#   4. Tracking: the heart rate moves little in 2 s, so the peak is searched near the previous
-#      estimate (a range that widens while the estimate is unsure); the first estimate and a
-#      lost track take the strongest peak of the cleaned spectrum.
+#   4. Tracking: the heart rate moves little in 2 s, so once a window is confident (SURE) the
+#      peak is searched near the previous estimate (a range that widens by WIDEN_BPM per
+#      unsure window), and in motion an unsure window may move it by HOLD_BPM at most, so a
+#      weak pulse cannot drag the track onto the cadence. Before that, and after a lost
+#      track, the strongest peak of the cleaned spectrum is taken. When still, a peak twice
+#      as strong off the track for two windows takes over (the track had followed motion).
 #   5. Confidence 0..100 from how much of the cleaned in-band power the chosen peak holds,
 #      lowered under heavy motion; 0 and no estimate when the PPG is flat or saturated (the
 #      sensor is off the skin or blinded).
@@ -41,6 +44,7 @@ class HeartRate:
     REACQUIRE = 2  # jump to a peak outside the track when it is this many times stronger
     STILL = 0.3  # motion level (0..1) below which the track may jump to a stronger peak
     UNSURE = 25  # confidence below which a window is unsure
+    SURE = 50  # confidence at which a fresh track is believed (then it is held in motion)
     HOLD_BPM = 3  # an unsure window moves the track at most this far
     MIN_AC = 4  # PPG swing (counts, decimated sum) below which the signal is flat
 
@@ -243,7 +247,8 @@ class HeartRate:
             self._unsure += 1
         else:
             self._unsure = 0
-            self._sure = True
+            if confidence >= self.SURE:
+                self._sure = True
         self._track = freq_bin
         self.last_bpm = int(bpm + 0.5)
         self.last_confidence = confidence
