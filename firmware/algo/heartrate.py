@@ -32,6 +32,13 @@ ACC_NOISE = 100  # acceleration power per bin (FFT units) treated as no motion a
 class HeartRate:
     """Feed PPG + acceleration once per sample; a BPM estimate every STEP_S seconds."""
 
+    # For the main loop: `feed` returns an int BPM when a window completes and None otherwise,
+    # and also None for a completed but unusable window (flat, saturated or zero PPG: off the
+    # skin), with last_confidence 0; `windows` counts completed windows either way. Treat an
+    # estimate as evidence only from confidence >= 50 (energy.HR_TRUSTED). `motion_mg` is the
+    # rms in-band acceleration of the last window. Other rates than 25 Hz work (the window is
+    # decimated to ~12.5 Hz) but only 25 Hz is measured (docs/accuracy.md).
+
     WINDOW_S = 8
     STEP_S = 2
     N_FFT = 256
@@ -68,7 +75,6 @@ class HeartRate:
         self._acc = [0, 0, 0, 0]  # decimation sums
         self._k = 0  # samples in the current decimation sum
         self._n = 0  # samples seen
-        self._bad = False  # a saturated or zero PPG sample in the current window
         self._bad_left = 0  # decimated samples until a bad sample leaves the window
         n = self.N_FFT
         self._fft = FFT(n)
