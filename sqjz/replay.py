@@ -28,7 +28,9 @@ class ReplayError(ValueError):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", nargs="?", type=Path, help="recording CSV (t_ms,ax,ay,az[,ppg])")
-    parser.add_argument("--algo", choices=("steps", "hr", "kcal"), default="steps")
+    parser.add_argument(
+        "--algo", choices=("steps", "hr", "kcal"), default="steps", help="算法 algorithm (steps)"
+    )
     parser.add_argument("--sex", choices=("m", "f"), default="m", help="性别 sex (default m)")
     parser.add_argument("--weight", type=float, default=70.0, help="体重 weight, kg (70)")
     parser.add_argument("--age", type=int, default=35, help="年龄 age, years (35)")
