@@ -46,9 +46,9 @@ HEARTBEAT_S_RANGE = (60, 86400)
 LONG_PRESS_MS = 3000
 SOS_BACKOFF_S = (10, 20, 40, 80, 160, 300)  # then every 300 s until acknowledged
 
-# Battery: reference cell and the average current hardware/power.md budgets for normal mode.
-CELL_MAH = 300
-BUDGET_MA = 1.6
+# Battery: reference cell (LiPo 502535) and the normal-mode average hardware/power.md budgets.
+CELL_MAH = 400
+BUDGET_MA = 1.5
 LOW_PCT = 20
 CRITICAL_PCT = 5
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from simulators.mpy import MicroPython
 
-ESP32S3_SLOWDOWN = 8.0  # assumed: MicroPython on an ESP32-S3 at 160 MHz vs this port here
+ESP32S3_SLOWDOWN = 15.0  # assumed: MicroPython on an ESP32-S3 at 160 MHz vs this port here
 HEAP_GOAL = 64 * 1024
 
 # Under MicroPython: hi-res clock, the callback meter and the I2C-time exclusion.
@@ -97,51 +97,58 @@ def _run(mp: MicroPython, seconds: int, step_ms: int = 1000) -> list[int]:
     return [int(mp.exec(code).split()[0]) for _ in range(seconds * 1000 // step_ms)]
 
 
-def measure(hours_normal: float = 1.0, minutes_session: int = 20) -> dict[str, Any]:
-    """Heap and CPU of the firmware over a normal hour and a community-service session."""
-    profile = {"schedule": [[1200, "rest"], [600, "walk"], [1200, "labour"], [600, "walk"]]}
-    mp, marks = _interp(profile)
+PHASES = (("rest", 1200), ("walk", 1200), ("labour", 1200))
+SESSION_S = 1200
+
+
+def measure() -> dict[str, Any]:
+    """Heap and CPU of the firmware: 20 minutes each of rest, walking, labour, then a session."""
+    mp, marks = _interp({})
+    live: list[int] = []
+    cpu: dict[str, float] = {}
+    signs: list[list[float]] = []
+    transient: dict[str, int] = {}
+    callbacks: dict[str, int] = {}
     try:
-        live = _run(mp, int(hours_normal * 3600))
-        normal = mp.eval_json("M")
-        mp.exec("M['cb'] = {}; M['signs'] = []")
-        # A session: continuous heart rate while walking, started as the cloud would.
+
+        def phase(name: str, seconds: int) -> None:
+            mp.exec("M['cb'] = {}; M['signs'] = []")
+            live.extend(_run(mp, seconds))
+            m = mp.eval_json("M")
+            cpu[name] = sum(c[1] for c in m["cb"].values()) * 3600 / seconds
+            signs.extend(m["signs"])
+            for k, v in m["cb"].items():
+                transient[k] = max(transient.get(k, 0), v[2])
+                callbacks[k] = callbacks.get(k, 0) + v[0]
+
+        for activity, seconds in PHASES:
+            mp.exec(f"simhost.world.body.forced = {activity!r}")
+            phase(activity, seconds)
+        # A session: continuous heart rate while walking, started as the mode downlink does.
         mp.exec(
             "simhost.world.body.forced = 'walk'\n"
             "import firmware.control as _c\n"
             "_c._mode(band, 1, 9, 0)\n"
         )
-        live += _run(mp, minutes_session * 60)
-        session = mp.eval_json("M")
+        phase("session", SESSION_S)
         mp.exec("_c._mode(band, 0, 9, 0)")
         table = mp.eval_json("len(__import__('protocol.ed25519_table').ed25519_table.TABLE)")
     finally:
         mp.close()
-
-    def cpu_ms_per_hour(m: dict[str, Any], seconds: float) -> float:
-        total = sum(c[1] for c in m["cb"].values())
-        return total * 3600 / seconds
-
-    signs = normal["signs"] + session["signs"]
-    transient = {k: v[2] for k, v in {**normal["cb"], **session["cb"]}.items()}
+    base = marks["before_firmware"] + marks["code"]
     return {
         "before_firmware_bytes": marks["before_firmware"],
         "code_bytes": marks["code"],
         "table_bytes": table,
-        "live_max_bytes": max(live) - marks["before_firmware"] - marks["code"],
-        "live_median_bytes": statistics.median(live) - marks["before_firmware"] - marks["code"],
+        "live_max_bytes": max(live) - base,
+        "live_median_bytes": statistics.median(live) - base,
         "transient_max_bytes": max(transient.values()),
         "transient_by_callback": transient,
-        "transient_max_without_sign": max(
-            [v[2] for k, v in normal["cb"].items() if k not in ("service", "_long_press")],
-            default=0,
-        ),
         "sign_ms_median": statistics.median(s[0] for s in signs),
         "sign_alloc_max": max(s[1] for s in signs),
         "signs": len(signs),
-        "cpu_ms_per_hour_normal": cpu_ms_per_hour(normal, hours_normal * 3600),
-        "cpu_ms_per_hour_session": cpu_ms_per_hour(session, minutes_session * 60),
-        "callbacks_normal": {k: v[0] for k, v in normal["cb"].items()},
+        "cpu_ms_per_hour": cpu,
+        "callbacks": callbacks,
     }
 
 
@@ -152,9 +159,9 @@ def bench_rows() -> list[dict[str, Any]]:
     m = measure()
     kb = 1024
     run = (
-        "SimBand firmware under the MicroPython 1.27 WebAssembly port, 1 simulated hour "
-        "(rest/walk/labour schedule, PPG duty cycle) then 20 minutes of a session "
-        "(continuous PPG, walking); one simulated second per interpreter call"
+        "SimBand firmware under the MicroPython 1.27 WebAssembly port: 20 simulated minutes "
+        "each of rest, walking and labour (normal mode), then 20 of a session (continuous "
+        "PPG, walking); one simulated second per interpreter call"
     )
     slow = ESP32S3_SLOWDOWN
     return [
@@ -175,9 +182,8 @@ def bench_rows() -> list[dict[str, Any]]:
             "KB",
             "upper bound only",
             f"{run}; gc.mem_alloc() before/after each scheduled callback (the port frees "
-            "nothing inside a call), I2C time and bytes of the simulated parts subtracted. "
-            "Dominated by signing; without the callbacks that sign: "
-            f"{m['transient_max_without_sign'] / kb:.1f} KB",
+            "nothing inside a call), I2C time and bytes of the simulated parts subtracted; "
+            "dominated by the callbacks that sign a frame",
             limit="the GC reclaims this garbage on the band; it bounds, not measures, the peak",
         ),
         row(
@@ -189,22 +195,18 @@ def bench_rows() -> list[dict[str, Any]]:
             f"inside emit(); ESP32-S3 estimate x{slow:g}: {m['sign_ms_median'] * slow:.0f} ms",
             limit=f"allocates {m['sign_alloc_max'] / kb:.0f} KB of short-lived big integers",
         ),
-        row(
-            "band firmware: CPU per hour, normal mode",
-            round(m["cpu_ms_per_hour_normal"]),
-            "ms/h",
-            "feeds hardware/power.md",
-            f"{run}; sum of callback times minus simulated-part I2C time; ESP32-S3 estimate "
-            f"x{slow:g}: {m['cpu_ms_per_hour_normal'] * slow / 1000:.1f} s/h (assumed ratio)",
-        ),
-        row(
-            "band firmware: CPU per hour, session mode",
-            round(m["cpu_ms_per_hour_session"]),
-            "ms/h",
-            "feeds hardware/power.md",
-            f"as above, session part; ESP32-S3 estimate x{slow:g}: "
-            f"{m['cpu_ms_per_hour_session'] * slow / 1000:.1f} s/h (assumed ratio)",
-        ),
+        *[
+            row(
+                f"band firmware: CPU per hour, {name}",
+                round(ms),
+                "ms/h",
+                "feeds hardware/power.md",
+                f"{run}; sum of callback times (js.performance.now) minus the simulated parts' "
+                f"I2C time; ESP32-S3 at 160 MHz estimate x{slow:g}: "
+                f"{ms * slow / 1000:.0f} s/h (assumed ratio, see hardware/power.md)",
+            )
+            for name, ms in m["cpu_ms_per_hour"].items()
+        ],
         row(
             "band firmware: Ed25519 base-point table",
             m["table_bytes"],

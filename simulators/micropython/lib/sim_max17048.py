@@ -28,7 +28,7 @@ def ocv_mv(pct):
 class Cell:
     """A LiPo cell drained by the band's average current and filled by the charger."""
 
-    def __init__(self, capacity_mah=300, drain_ma=1.6, percent=90.0):
+    def __init__(self, capacity_mah=400, drain_ma=1.5, percent=90.0):
         self.capacity_mah = capacity_mah
         self.drain_ma = drain_ma
         self.charge_ma = 120.0

@@ -20,7 +20,7 @@ from sim_max17048 import Cell, SimMAX17048
 from sim_max30101 import SimMAX30101
 from simbody import Body
 
-from firmware import board, storage
+from firmware import board, duty, storage
 
 STRAP_CLOSED = "closed"
 STRAP_OPEN = "open"
@@ -54,8 +54,8 @@ class World:
         p = profile or {}
         self.body = Body(p)
         self.cell = Cell(
-            capacity_mah=p.get("cell_mah", 300),
-            drain_ma=p.get("drain_ma", 1.6),
+            capacity_mah=p.get("cell_mah", duty.CELL_MAH),
+            drain_ma=p.get("drain_ma", duty.BUDGET_MA),
             percent=battery_pct,
         )
         machine._unique_id = b"\x7c\xdf\xa1" + band_id.to_bytes(4, "big")[1:]
