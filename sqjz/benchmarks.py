@@ -23,6 +23,7 @@ REGISTRY: dict[str, str] = {
     "band-sign": "simulators.bench_band_crypto:bench_rows",
     "protocol-verify": "sqjz.benchmarks:bench_protocol_verify",
     "band-algorithms": "simulators.bench_algorithms:bench_rows",
+    "band-firmware": "simulators.bench_band:bench_rows",
     "cloud": "cloud.bench:bench_rows",
 }
 

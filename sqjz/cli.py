@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("sqjz.replay", "run the band's algorithms under MicroPython on a recording (CSV)"),
     "cloud": ("cloud.cli", "serve the county cloud (web UI, API, MQTT ingest); create-admin"),
     "hub": ("hub.cli", "run the village hub (BLE to MQTT, store-and-forward); check; enrol"),
+    "band": ("sqjz.band", "run one simulated band (real firmware) and print its frames as JSON"),
 }
 
 

@@ -136,3 +136,20 @@ def test_restart_keeps_key_queue_and_never_reuses_a_counter(tmp_path: Path) -> N
     new = [f for f in after if f.counter not in old]
     assert [f.raw for f in resent] == [f.raw for f in before]  # kept in flash, same bytes
     assert new and min(f.counter for f in new) >= 256  # resumed at the stored ceiling
+
+
+def test_sqjz_band_prints_verified_frames_as_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from protocol.verify import Keyring, verify_frame
+    from sqjz.cli import main
+
+    argv = ["band", "--band-id", "7", "--seed", SEED.hex(), "--seconds", "310", "--enrol"]
+    assert main(argv) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [x["type"] for x in lines] == ["heartbeat", "enrol", "cmd_result", "activity"]
+    public = Ed25519PrivateKey.from_private_bytes(SEED).public_key().public_bytes_raw()
+    keyring = Keyring({7: public})
+    for x in lines:
+        assert verify_frame(bytes.fromhex(x["raw"]), keyring).counter == x["counter"]
+    assert lines[-1]["band_time"] > 1_764_460_800  # UTC after the enrolment's time sync
