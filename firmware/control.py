@@ -153,6 +153,20 @@ def _act(band, msg):
     if name == "notify":
         band.motor.play(f["pattern"])
         return schema.RESULT_OK
+    if name == "profile":
+        if not (
+            10 <= f["age"] <= 110 and 20 <= f["weight_kg"] <= 250 and 30 <= f["rest_hr"] <= 120
+        ):
+            return schema.RESULT_BAD_VALUE
+        band.profile = {
+            "sex": "m" if f["sex"] == 1 else "f",
+            "age": f["age"],
+            "weight_kg": f["weight_kg"],
+            "rest_hr": f["rest_hr"],
+        }
+        band.sensing.set_profile(band.profile)
+        band._save_state()
+        return schema.RESULT_OK
     return schema.RESULT_UNSUPPORTED
 
 

@@ -87,6 +87,12 @@ class Sensing:
         self._new_steps = 0
         return steps, bpm, activity, kcal
 
+    def set_profile(self, p):
+        """The wearer's data from enrolment (the profile downlink): energy from now on."""
+        self.energy = EnergyMeter(p["sex"], p["weight_kg"], p["age"], p["rest_hr"])
+        if hasattr(self.activity, "rest_hr"):
+            self.activity.rest_hr = p["rest_hr"]
+
     def reset_hr(self):
         """Forget beat history (the PPG was off; old beats say nothing about now)."""
         self.hr = HeartRate(self.rate)

@@ -29,6 +29,7 @@ SOS_DISPATCHED = 2  # help (village staff or 110) is on the way
 SOS_CLOSED = 3
 NOTIFY_PATTERNS = (1, 2, 3)
 NOTIFY_REASONS = (1, 2, 3, 4)  # check-in due, report to the office, session reminder, leave ends
+SEXES = (1, 2)  # profile.sex: 1 male, 2 female (the Keytel et al. 2005 equations differ by sex)
 
 # type id: (name, format, names, enumerated fields)
 _LAYOUTS: tuple = (
@@ -49,6 +50,7 @@ _LAYOUTS: tuple = (
         ("pattern", "reason"),
         {"pattern": NOTIFY_PATTERNS, "reason": NOTIFY_REASONS},
     ),
+    (0x86, "profile", ">BBBB", ("sex", "age", "weight_kg", "rest_hr"), {"sex": SEXES}),
 )
 
 DOWNLINKS = {}

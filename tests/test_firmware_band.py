@@ -272,3 +272,17 @@ def test_still_wrist_sleeps_the_accelerometer_and_motion_wakes_it(band: SimBand)
     # The second window is all walking: nothing lost to the sleep before it.
     assert windows[1].fields["walk_s"] >= 295
     assert 0.95 * 540 <= windows[1].fields["steps"] <= 1.03 * 540
+
+
+def test_profile_from_enrolment_drives_the_energy_estimate(band: SimBand, hub: Central) -> None:
+    band.set_activity("walk")
+    band.advance(305)
+    hub.downlink("profile", {"sex": 2, "age": 30, "weight_kg": 50, "rest_hr": 60})
+    hub.downlink("profile", {"sex": 1, "age": 30, "weight_kg": 5, "rest_hr": 60})
+    band.advance(300)
+    frames = hub.drain()
+    results = [f.fields["result"] for f in of(frames, "cmd_result")]
+    assert results == [schema.RESULT_OK, schema.RESULT_BAD_VALUE]
+    before, after = (f.fields["kcal_x10"] for f in of(frames, "activity")[:2])
+    # Same walk, same heart rate: a 50 kg woman spends less than the default 70 kg man.
+    assert after < 0.85 * before

@@ -36,6 +36,7 @@ def test_round_trip_every_type() -> None:
             "presence_until": 2_000_000_000,
         },
         "notify": {"pattern": 2, "reason": 1},
+        "profile": {"sex": 2, "age": 34, "weight_kg": 58, "rest_hr": 64},
     }
     assert set(samples) == {spec[0] for spec in downlink.DOWNLINKS.values()}
     for counter, (name, fields) in enumerate(samples.items(), start=1):
