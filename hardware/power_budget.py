@@ -54,7 +54,7 @@ REGULATORS_MA = 0.0001  # TPS62840 buck (60 nA) + TPS7A02 LDO (25 nA)
 # machine (`sqjz bench band-firmware`, 2026-11-30), and the assumed ratio to an ESP32-S3 at
 # 160 MHz: a float loop benchmark runs 18.7x slower on a PyBoard (STM32F405, 168 MHz; about as
 # fast as an ESP32-S3 at 160 MHz in published MicroPython board comparisons) than in this port.
-CPU_WASM_MS_PER_H = {"rest": 4613, "walk": 13083, "labour": 13303, "session": 44192}
+CPU_WASM_MS_PER_H = {"rest": 5208, "walk": 14876, "labour": 13462, "session": 49214}
 SLOWDOWN = 15.0
 
 # A wearer's day in normal mode (hours), and the scenario the goal is checked against.
