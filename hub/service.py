@@ -150,7 +150,7 @@ class HubService:
         self.pump.up()
 
     def _on_disconnect(self, reason: str) -> None:
-        if self.uplink_state == "connected":
+        if self.uplink_state == "connected" and not self._stop.is_set():
             log.warning("uplink lost", extra={"reason": reason})
         self.uplink_state = "disconnected"
         self.pump.down()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -15,6 +17,8 @@ from protocol import envelope, topics
 from protocol.errors import FrameError
 from protocol.frame import Frame
 from protocol.verify import Keyring, verify_frame
+
+HUB = 12  # the hub id tests use
 
 
 def config_message(
@@ -177,3 +181,45 @@ def expect_all(cloud: CloudSide, bands: Iterable[Any]) -> set[tuple[int, int]]:
         for raw in b.sent
     }
     return want - got
+
+
+def hub_env(tmp: Path, port: int, **extra: Any) -> dict[str, str]:
+    """Environment for a test hub: short idle and visit times, a free health port."""
+    env = {
+        "SQJZ_HUB_ID": str(HUB),
+        "SQJZ_HUB_DATA_DIR": str(tmp),
+        "SQJZ_HUB_MQTT_PORT": str(port),
+        "SQJZ_HUB_MQTT_RECONNECT_MAX_S": "1",
+        "SQJZ_HUB_HEALTH_PORT": "0",
+        "SQJZ_HUB_STATUS_INTERVAL_S": "1",
+        "SQJZ_HUB_BLE_IDLE_DISCONNECT_S": "1.5",
+        "SQJZ_HUB_SCHEDULE_VISIT_INTERVAL_S": "4",
+        "SQJZ_HUB_SCHEDULE_SEEN_TTL_S": "10",
+        "SQJZ_HUB_SCHEDULE_BACKOFF_BASE_S": "0.5",
+    }
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+async def until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """Wait (in real time) for a condition the test needs before its next step."""
+    for _ in range(int(timeout / 0.1)):
+        if predicate():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def acked_frames(world: Any) -> dict[tuple[int, int], bytes]:
+    """Band side oracle: every frame the hub acknowledged, by (band_id, counter)."""
+    out = {}
+    for band_id, p in world.peripherals.items():
+        for counter in p.acked:
+            out[(band_id, counter)] = p.frames_sent[counter]
+    return out
+
+
+def delivered_exactly(cloud: CloudSide, world: Any) -> bool:
+    """Every acknowledged frame is at the cloud with the bytes the band sent."""
+    got = cloud.unique()
+    return all(got.get(k) == raw for k, raw in acked_frames(world).items())

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,32 +25,22 @@ from protocol import envelope, frame, gatt, topics
 from protocol.schema import TYPE_IDS
 from simulators.ble.world import BleWorld
 from simulators.broker import Mosquitto
-from simulators.hub_harness import CloudSide, config_message, publish_retained
+from simulators.hub_harness import (
+    HUB,
+    CloudSide,
+    acked_frames,
+    config_message,
+    delivered_exactly,
+    hub_env,
+    publish_retained,
+    until,
+)
 
 band_mod = pytest.importorskip("simulators.band", reason="SimBand (simulators/band.py) not there")
 SimBand = band_mod.SimBand
 
-HUB = 12
 SPEED = 60.0  # simulated seconds per real second: a band's 5-minute activity window in 5 s
 SOS = TYPE_IDS["sos"]
-
-
-def hub_env(tmp: Path, port: int, **extra: Any) -> dict[str, str]:
-    """Environment for a test hub: short idle and visit times, a free health port."""
-    env = {
-        "SQJZ_HUB_ID": str(HUB),
-        "SQJZ_HUB_DATA_DIR": str(tmp),
-        "SQJZ_HUB_MQTT_PORT": str(port),
-        "SQJZ_HUB_MQTT_RECONNECT_MAX_S": "1",
-        "SQJZ_HUB_HEALTH_PORT": "0",
-        "SQJZ_HUB_STATUS_INTERVAL_S": "1",
-        "SQJZ_HUB_BLE_IDLE_DISCONNECT_S": "1.5",
-        "SQJZ_HUB_SCHEDULE_VISIT_INTERVAL_S": "4",
-        "SQJZ_HUB_SCHEDULE_SEEN_TTL_S": "10",
-        "SQJZ_HUB_SCHEDULE_BACKOFF_BASE_S": "0.5",
-    }
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
 
 
 @contextlib.asynccontextmanager
@@ -70,30 +60,6 @@ async def running_hub(
         service.stop()
         await asyncio.wait_for(task, 20)
         await radio.close()
-
-
-async def until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    """Wait (in real time) for a condition the test needs before its next step."""
-    for _ in range(int(timeout / 0.1)):
-        if predicate():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def acked_frames(world: BleWorld) -> dict[tuple[int, int], bytes]:
-    """Band side oracle: every frame the hub acknowledged, by (band_id, counter)."""
-    out = {}
-    for band_id, p in world.peripherals.items():
-        for counter in p.acked:
-            out[(band_id, counter)] = p.frames_sent[counter]
-    return out
-
-
-def delivered_exactly(cloud: CloudSide, world: BleWorld) -> bool:
-    """Every acknowledged frame is at the cloud with the bytes the band sent."""
-    got = cloud.unique()
-    return all(got.get(k) == raw for k, raw in acked_frames(world).items())
 
 
 @pytest.fixture()
@@ -173,9 +139,9 @@ def test_broker_stopped_and_restarted_everything_arrives_once_sos_first(
                     "SOS stored",
                 )
                 assert hub.store.depth() > 0  # held in the outbox, acknowledged to the bands
+                during = set(acked_frames(world)) - before_outage
                 await asyncio.to_thread(broker.start)
                 await until(lambda: delivered_exactly(cloud, world), 60, "delivery after restart")
-            during = set(acked_frames(world)) - before_outage
             await world.close()
             return during
 

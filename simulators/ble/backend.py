@@ -254,10 +254,10 @@ class BumbleClient(BaseBleakClient):
             raise
 
     async def _discover(self) -> None:
-        assert self._peer is not None
         collection = BleakGATTServiceCollection()
-        await self._peer.discover_services()
-        for service in self._peer.services:
+        peer = self._require_peer()
+        await peer.discover_services()
+        for service in peer.services:
             await service.discover_characteristics()
             bs = BleakGATTService(service, service.handle, uuid_str(service.uuid))
             collection.add_service(bs)

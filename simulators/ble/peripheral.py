@@ -3,9 +3,9 @@
 The band behind it is any object with SimBand's interface (simulators/band.py: the real
 firmware under MicroPython), or the CPython load-test band (simulators/ble/loadband.py).
 The bridge owns the band's simulated clock: every `tick_s` of real time it advances the band
-by `tick_s * speed` simulated seconds, refreshes the advertisement and sends the band's
-notifications. Band calls run in a worker thread (SimBand waits on its interpreter), one at
-a time per band.
+by `tick_s * speed` simulated seconds (`link_speed` while a central is connected), refreshes
+the advertisement and sends the band's notifications. Band calls run in a worker thread
+(SimBand waits on its interpreter), one at a time per band.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ import contextlib
 import logging
 from typing import Any, Protocol
 
-from bumble import hci
-from bumble.att import Attribute, AttributeValue
+from bumble import att, hci
 from bumble.controller import Controller
 from bumble.core import UUID, AdvertisingData
 from bumble.device import Connection, Device
@@ -79,10 +78,12 @@ class BandPeripheral:
         address: str | None = None,
         adv_interval_ms: float = 100.0,
         max_mtu: int = gatt.WANT_MTU,
+        link_speed: float | None = None,
     ) -> None:
         self.band = band
         self.link = link
         self.speed = speed
+        self.link_speed = min(speed, 4.0) if link_speed is None else link_speed
         self.tick_s = tick_s
         self.address = address or band_address(band.band_id)
         self.adv_interval_ms = adv_interval_ms
@@ -117,20 +118,20 @@ class BandPeripheral:
             host=Host(self.controller, AsyncPipeSink(self.controller)),
         )
         self._frames = Characteristic(
-            gatt.FRAMES_UUID, Characteristic.Properties.NOTIFY, Attribute.READABLE, b""
+            gatt.FRAMES_UUID, Characteristic.Properties.NOTIFY, att.Attribute.READABLE, b""
         )
         self._frames.on("subscription", self._on_subscription)
         control: Characteristic[bytes] = Characteristic(
             gatt.CONTROL_UUID,
             Characteristic.Properties.WRITE,
-            Attribute.WRITEABLE,
-            AttributeValue[bytes](write=self._on_control),
+            att.Attribute.WRITEABLE,
+            att.AttributeValue[bytes](write=self._on_control),
         )
         identity: Characteristic[bytes] = Characteristic(
             gatt.IDENTITY_UUID,
             Characteristic.Properties.READ,
-            Attribute.READABLE,
-            AttributeValue[bytes](read=self._on_identity),
+            att.Attribute.READABLE,
+            att.AttributeValue[bytes](read=self._on_identity),
         )
         self.device.add_service(Service(gatt.SERVICE_UUID, [self._frames, control, identity]))
         self.device.on("connection", self._on_connection)
@@ -169,18 +170,26 @@ class BandPeripheral:
         self.connection = conn
         self._subscribed = False
         self._band_connected.clear()
-        conn.on("disconnection", lambda reason: self._on_disconnection(conn))
-        self._spawn(asyncio.get_running_loop(), self._connect_band(conn))
-
-    async def _connect_band(self, conn: Connection) -> None:
-        # Give the central a moment to exchange the MTU first (BlueZ and our backend do).
         mtu_done = asyncio.Event()
+        # Registered at once: over a TCP HCI transport the MTU request can beat our task.
         conn.on("connection_att_mtu_update", mtu_done.set)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(mtu_done.wait(), 0.5)
-        if self.connection is conn:
+        conn.on("disconnection", lambda reason: self._on_disconnection(conn))
+        self._spawn(asyncio.get_running_loop(), self._connect_band(conn, mtu_done))
+
+    async def _connect_band(self, conn: Connection, mtu_done: asyncio.Event) -> None:
+        # Give the central a moment to exchange the MTU first (BlueZ and our backend do).
+        if conn.att_mtu == gatt.MIN_MTU:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(mtu_done.wait(), 0.5)
+        if self.connection is not conn:
+            return
+        try:
             await self.call("connect", conn.att_mtu)
-            self._band_connected.set()
+        except Exception:
+            log.info("band refused the connection", exc_info=True)
+            await self.drop_link()
+            return
+        self._band_connected.set()
 
     def _on_disconnection(self, conn: Connection) -> None:
         if self.connection is not conn:
@@ -206,14 +215,20 @@ class BandPeripheral:
 
     async def _on_identity(self, _conn: Connection) -> bytes:
         await self._band_connected.wait()
-        value: bytes = await self.call("read", gatt.IDENTITY_UUID)
+        try:
+            value: bytes = await self.call("read", gatt.IDENTITY_UUID)
+        except Exception as exc:  # the band dropped the link meanwhile: an ATT error, not a hang
+            raise att.ATT_Error(att.ErrorCode.UNLIKELY_ERROR, message=str(exc)) from None
         return value
 
     async def _on_control(self, _conn: Connection, value: bytes) -> None:
         await self._band_connected.wait()
+        try:
+            await self.call("write", gatt.CONTROL_UUID, bytes(value))
+        except Exception as exc:
+            raise att.ATT_Error(att.ErrorCode.UNLIKELY_ERROR, message=str(exc)) from None
         if len(value) == 5 and value[0] == gatt.OP_ACK:
             self.acked.add(int.from_bytes(value[1:5], "big"))
-        await self.call("write", gatt.CONTROL_UUID, bytes(value))
 
     async def inject(self, notifications: list[bytes]) -> None:
         """Send raw notifications as if from this band (radio garbage, an attacker's frames)."""
@@ -230,10 +245,28 @@ class BandPeripheral:
         while True:
             await asyncio.sleep(self.tick_s)
             now = loop.time()
-            await self.call("advance", (now - last) * self.speed)
+            # While a hub holds the link the band's clock runs slower, so that the hub's
+            # real latencies (discovery, acks) stay as short in band time as on real radio
+            # and the firmware's 10 s idle rule does not see a slow-motion hub.
+            speed = self.link_speed if self.connection is not None else self.speed
+            await self.call("advance", (now - last) * speed)
             last = now
+            await self._band_left()
             await self._refresh_advertising()
             await self._flush()
+
+    async def _band_left(self) -> None:
+        """The firmware ends idle links itself (it advertises again): drop ours to match."""
+        if self.connection is None or not self._band_connected.is_set():
+            return
+        if await self.call("advertisement") is not None:
+            self._band_connected.clear()  # already disconnected at the band: do not tell it
+            await self._flush_final()
+            await self.drop_link()
+
+    async def _flush_final(self) -> None:
+        # Notifications the band queued before it dropped the link are lost with it.
+        await self.call("take_notifications")
 
     async def _flush(self) -> None:
         if not self._band_connected.is_set():
