@@ -60,6 +60,7 @@ class Intake:
         self.uplink_up = uplink_up
         self.windows: dict[int, tuple[int, int]] = store.windows()
         self._last_event: dict[tuple[str, object], float] = {}
+        self._dirty: dict[int, tuple[int, int]] = {}
 
     def set_keys(self, keys: dict[int, bytes]) -> None:
         """Replace the keyring with the keys of the config just applied."""
@@ -70,13 +71,18 @@ class Intake:
         held = not self.uplink_up()
         windows = dict(self.windows)
         try:
-            with self.store.batch():
-                return [self._one(item, now, held) for item in items]
+            return self._batch(items, now, held)
         except ob.DiskFullError:
             # Rolled back: forget what this batch did in memory, redo it with the disk full.
             self.windows = windows
-            with self.store.batch():
-                return [self._one(item, now, held) for item in items]
+            return self._batch(items, now, held)
+
+    def _batch(self, items: list[Heard], now: float, held: bool) -> list[Outcome]:
+        self._dirty: dict[int, tuple[int, int]] = {}
+        with self.store.batch():
+            out = [self._one(item, now, held) for item in items]
+            self.store.save_windows(self._dirty)
+        return out
 
     def _one(self, item: Heard, now: float, held: bool) -> Outcome:
         self.store.count("frames_heard_total")
@@ -147,7 +153,7 @@ class Intake:
             )
             return Outcome(REPLAY, None, frame.band_id, "replay")
         self.windows[frame.band_id] = new_state
-        self.store.save_window(frame.band_id, new_state)
+        self._dirty[frame.band_id] = new_state
         if result == ob.DUPLICATE:
             self.store.count("duplicates_total")
             return Outcome(DUPLICATE, frame.counter, frame.band_id)

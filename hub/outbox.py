@@ -171,12 +171,6 @@ class Outbox:
         held: bool,
     ) -> str:
         """Store one frame (inside a batch); returns STORED, DUPLICATE, CONFLICT or REFUSED."""
-        old = self.db.execute(
-            "SELECT payload FROM outbox WHERE kind = 'frame' AND band_id = ? AND counter = ?",
-            (band_id, counter),
-        ).fetchone()
-        if old is not None:
-            return DUPLICATE if bytes(old[0]) == raw else CONFLICT
         priority = policy.frame_priority(frame_type)
         decision = policy.admit(priority, len(raw), self.usage(), self.limits)
         if decision == policy.REFUSE or self.disk_full:
@@ -185,9 +179,10 @@ class Outbox:
         if decision == policy.EVICT_HEARTBEAT:
             self._evict_heartbeat()
         try:
-            self.db.execute(
+            cur = self.db.execute(
                 "INSERT INTO outbox (kind, priority, band_id, counter, frame_type, payload,"
-                " received_at_ms, rssi, flags, held) VALUES ('frame', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " received_at_ms, rssi, flags, held) VALUES ('frame', ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (band_id, counter) WHERE kind = 'frame' DO NOTHING",
                 (priority, band_id, counter, frame_type, raw, received_at_ms, rssi, flags, held),
             )
         except sqlite3.OperationalError as exc:
@@ -198,6 +193,12 @@ class Outbox:
             # disk_free() sees room again.
             self.disk_full = True
             raise DiskFullError(str(exc)) from None
+        if cur.rowcount == 0:  # one query in the common case; a second only for a repeat
+            old = self.db.execute(
+                "SELECT payload FROM outbox WHERE kind = 'frame' AND band_id = ? AND counter = ?",
+                (band_id, counter),
+            ).fetchone()
+            return DUPLICATE if bytes(old[0]) == raw else CONFLICT
         self._frames += 1
         self._bytes += len(raw)
         self._heartbeats += priority == policy.PRIORITY_HEARTBEAT
@@ -251,24 +252,26 @@ class Outbox:
 
     def delete(self, ids: list[int]) -> int:
         """Forget published entries (only those the broker acknowledged); returns frames."""
-        frames = 0
         if not ids:
             return 0
+        frames = 0
         with self.batch():
-            for i in ids:
-                row = self.db.execute(
-                    "DELETE FROM outbox WHERE id = ? RETURNING kind, priority, length(payload)",
-                    (i,),
-                ).fetchone()
-                if row is None:
-                    continue
-                if row[0] == "event":
-                    self._events -= 1
-                    continue
-                frames += 1
-                self._frames -= 1
-                self._bytes -= row[2]
-                self._heartbeats -= row[1] == policy.PRIORITY_HEARTBEAT
+            for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self.db.execute(
+                    f"DELETE FROM outbox WHERE id IN ({marks})"
+                    " RETURNING kind, priority, length(payload)",
+                    chunk,
+                ).fetchall()
+                for kind, priority, size in rows:
+                    if kind == "event":
+                        self._events -= 1
+                        continue
+                    frames += 1
+                    self._frames -= 1
+                    self._bytes -= size
+                    self._heartbeats -= priority == policy.PRIORITY_HEARTBEAT
             self.count("frames_published_total", frames)
             self.count("events_published_total", len(ids) - frames)
         return frames
@@ -296,12 +299,12 @@ class Outbox:
             for b, hi, seen in self.db.execute("SELECT band_id, hi, seen FROM band_window")
         }
 
-    def save_window(self, band_id: int, state: tuple[int, int]) -> None:
-        """Store a band's replay state (inside the batch that stored its frames)."""
-        self.db.execute(
+    def save_windows(self, states: dict[int, tuple[int, int]]) -> None:
+        """Store bands' replay states (inside the batch that stored their frames)."""
+        self.db.executemany(
             "INSERT INTO band_window (band_id, hi, seen) VALUES (?, ?, ?) ON CONFLICT (band_id)"
             " DO UPDATE SET hi = excluded.hi, seen = excluded.seen",
-            (band_id, state[0], state[1].to_bytes(8, "big")),
+            [(b, st[0], st[1].to_bytes(8, "big")) for b, st in states.items()],
         )
 
     # -- downlinks ----------------------------------------------------------------------------

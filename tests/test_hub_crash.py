@@ -73,7 +73,18 @@ def test_hub_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(tmp_pa
             publish_retained(broker.port, topics.config(HUB), config_message(HUB, keys))
             cloud = CloudSide(broker.port, keys).start()
 
+            procs: list[asyncio.subprocess.Process] = []
+
             async def scenario() -> tuple[int, int]:
+                try:
+                    return await _scenario()
+                finally:
+                    for p in procs:  # never leave a hub running after a failed assertion
+                        if p.returncode is None:
+                            p.kill()
+                            await p.wait()
+
+            async def _scenario() -> tuple[int, int]:
                 world = BleWorld(speed=SPEED)
                 for b in fleet:
                     await world.add_band(b)
@@ -85,6 +96,7 @@ def test_hub_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(tmp_pa
                     SQJZ_HUB_BLE_BUMBLE_TRANSPORT=await world.serve_controller(),
                 )
                 proc = await start_hub(env, log)
+                procs.append(proc)
                 await until(lambda: len(cloud.unique()) >= 4, 120, "frames through the first hub")
                 # SIGKILL while frames are moving: some stored but not acked, some published
                 # but not yet deleted, a notification or two half-received.
@@ -97,6 +109,7 @@ def test_hub_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(tmp_pa
                 )
                 env["SQJZ_HUB_BLE_BUMBLE_TRANSPORT"] = await world.serve_controller()
                 proc = await start_hub(env, log)
+                procs.append(proc)
                 await until(
                     lambda: len(acked_frames(world)) >= before + 4, 120, "frames after restart"
                 )

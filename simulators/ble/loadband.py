@@ -90,7 +90,10 @@ class LoadBand:
 
     # -- GATT ----------------------------------------------------------------------------------
 
-    def advertisement(self) -> dict[str, Any]:
+    def advertisement(self) -> dict[str, Any] | None:
+        """What a scanner sees, or None while a central is connected (as SimBand)."""
+        if self.mtu:
+            return None
         status = 0
         if self.queue:
             status |= gatt.ADV_FRAMES_QUEUED
