@@ -153,3 +153,39 @@ def test_sqjz_band_prints_verified_frames_as_json_lines(capsys: pytest.CaptureFi
     for x in lines:
         assert verify_frame(bytes.fromhex(x["raw"]), keyring).counter == x["counter"]
     assert lines[-1]["band_time"] > 1_764_460_800  # UTC after the enrolment's time sync
+
+
+def test_a_recorded_wrist_plays_through_the_real_sensors(tmp_path: Path) -> None:
+    # TROIKA subject 1 (wrist PPG + accelerometer on a treadmill, ECG reference), 25 Hz.
+    from simulators import recordings
+
+    source = recordings.DATA / "hr-troika" / "DATA_01_TYPE01_25hz.csv"
+    if not source.exists():
+        pytest.skip(f"evaluation data not at {source}")
+    rec = recordings.read_troika(source)
+    csv_path = recordings.write(rec, tmp_path)
+    ref = [bpm for end_s, bpm in rec.truth["hr_windows"] if end_s <= 300]
+    with SimBand(BAND, SEED, recording=csv_path) as band:
+        hub = Hub(band)
+        hub.enrol()
+        hub.downlink("mode", {"mode": 1, "session_id": 5, "max_s": 0})  # continuous PPG
+        band.advance(300)
+        hub.downlink("mode", {"mode": 0, "session_id": 5, "max_s": 0})
+        (end,) = [f for f in hub.drain() if f.type_name == "session" and f.fields["event"] == 2]
+    # Running on a treadmill: many steps; the band's heart rate follows the ECG's.
+    assert end.fields["steps"] > 400
+    assert abs(end.fields["hr_mean"] - sum(ref) / len(ref)) <= 15
+    assert end.fields["hr_max"] <= max(ref) + 15
+
+
+def test_a_bad_recording_is_a_clear_error(tmp_path: Path) -> None:
+    bad_header = tmp_path / "a.csv"
+    bad_header.write_text("time,x,y,z\n0,0,0,1\n")
+    with pytest.raises(ValueError, match="header must start t_ms,ax,ay,az"):
+        SimBand(BAND, recording=bad_header)
+    bad_row = tmp_path / "b.csv"
+    bad_row.write_text(
+        "t_ms,ax,ay,az\n" + "".join(f"{i * 40},0,0,1\n" for i in range(30)) + "x,1\n"
+    )
+    with pytest.raises(ValueError, match=r"b.csv:32: bad row"):
+        SimBand(BAND, recording=bad_row)

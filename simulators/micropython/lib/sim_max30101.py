@@ -104,6 +104,8 @@ class SimMAX30101(RegisterDevice):
                 led = self.regs[(REG_LED1_PA, REG_LED2_PA, REG_LED3_PA)[s - 1]] if s <= 3 else 0
                 base = ir if s == 2 else (g if s == 3 else ir * 6 // 10)
                 v = base * led // FULL_LED_CODE
+                if s == 3 and self.body.rec_ppg is not None and led:
+                    v = g  # a recording's PPG is played as the counts this part measured
                 vals.append(max(0, min(0x3FFFF, v)))
             if len(self._fifo) >= DEPTH:
                 if self.regs[REG_FIFO_CONFIG] & 0x10:  # rollover: overwrite the oldest
