@@ -7,6 +7,7 @@ the loop with `call_soon_threadsafe`, and every outbox access happens on the loo
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -30,7 +31,7 @@ class MqttSettings:
     port: int = 1883
     password: str = ""  # the user name is the hub id (docs/mqtt.md)
     keepalive_s: int = 30
-    inflight: int = 32  # our publish window: small, far from paho's 65535 message ids
+    inflight: int = 64  # our publish window: small, far from paho's 65535 message ids
     tls: bool = False
     ca_file: str = ""
     cert_file: str = ""
@@ -57,6 +58,8 @@ class Uplink:
         self._loop = loop
         self._cb = (on_connect, on_disconnect, on_published, on_message)
         self.connected = False
+        self._acks: collections.deque[int] = collections.deque()
+        self._acks_scheduled = False
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=f"sqjz-hub-{hub_id}",
@@ -130,7 +133,16 @@ class Uplink:
         self._call(self._cb[1], str(reason))
 
     def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, _r: Any, _p: Any) -> None:
-        self._call(self._cb[2], mid)
+        # PUBACKs come in bursts: wake the loop once per burst, not once per message.
+        self._acks.append(mid)
+        if not self._acks_scheduled:
+            self._acks_scheduled = True
+            self._call(self._deliver_acks)
+
+    def _deliver_acks(self) -> None:
+        self._acks_scheduled = False
+        while self._acks:
+            self._cb[2](self._acks.popleft())
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         self._call(self._cb[3], msg.topic, bytes(msg.payload))
