@@ -1,5 +1,8 @@
-"""Enrolling a band at the office (docs/mqtt.md "Enrolment"): IDENTITY, the cloud's challenge,
-the band's signed enrol frame, the cloud's verdict. HTTP to the cloud, GATT to the band."""
+"""Enrolling a band at the office (docs/mqtt.md "Enrolment"): HTTP to the cloud, GATT to the band.
+
+IDENTITY is read, the cloud issues a challenge, the band answers with a signed enrol frame, and
+the cloud verifies it. This command stores nothing; the hub service collects the band's frames.
+"""
 
 from __future__ import annotations
 
@@ -52,7 +55,7 @@ async def enrol_band(
     expect_band: int | None = None,
     timeout: float = 30.0,
 ) -> dict[str, Any]:
-    """Run §6.1 over a connected band; returns band_id, public key, the enrol frame, the cloud's answer."""
+    """Run §6.1 with a connected band: its identity, enrol frame and the cloud's answer."""
     band_id, public_key, fw, hw, enrolled = gatt.unpack_identity(
         bytes(await client.read_gatt_char(gatt.IDENTITY_UUID))
     )

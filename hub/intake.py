@@ -78,7 +78,7 @@ class Intake:
             return self._batch(items, now, held)
 
     def _batch(self, items: list[Heard], now: float, held: bool) -> list[Outcome]:
-        self._dirty: dict[int, tuple[int, int]] = {}
+        self._dirty = {}
         with self.store.batch():
             out = [self._one(item, now, held) for item in items]
             self.store.save_windows(self._dirty)

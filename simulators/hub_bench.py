@@ -46,17 +46,24 @@ def one_core() -> Iterator[None]:
         os.sched_setaffinity(0, before)
 
 
-async def _through_hub(frames: list[bytes], keys: dict[int, bytes], port: int, folder: Path) -> float:
+async def _through_hub(
+    frames: list[bytes], keys: dict[int, bytes], port: int, folder: Path
+) -> float:
     """Seconds from the first frame handed to the intake to the last PUBACK deleting it."""
     loop = asyncio.get_running_loop()
     box = ob.Outbox(folder / "hub.db")
     connected = asyncio.Event()
     pump: Pump
+
+    def up(_session: bool) -> None:
+        connected.set()
+        pump.up()
+
     uplink = Uplink(
         HUB,
         MqttSettings(port=port),
         loop,
-        lambda _s: (connected.set(), pump.up()),
+        up,
         lambda _r: pump.down(),
         lambda mid: pump.published(mid),
         lambda _t, _p: None,
@@ -165,7 +172,9 @@ def bench_rows(n: int = 20_000, repeats: int = 3) -> list[dict[str, Any]]:
         for _ in range(repeats):
             with tempfile.TemporaryDirectory() as tmp:
                 full.append(n / asyncio.run(_through_hub(frames, keys, broker.port, Path(tmp))))
-                parts.append((n / _verify_only(frames, keys), n / _intake_only(frames, keys, Path(tmp))))
+                parts.append(
+                    (n / _verify_only(frames, keys), n / _intake_only(frames, keys, Path(tmp)))
+                )
     ble = [asyncio.run(_ble_rate(2000)) for _ in range(repeats)]
     med = statistics.median(full)
     verify = statistics.median(p[0] for p in parts)
@@ -177,12 +186,33 @@ def bench_rows(n: int = 20_000, repeats: int = 3) -> list[dict[str, Any]]:
         f"the first frame handed in to the last PUBACK deleting it; median of {repeats}"
     )
     return [
-        row("hub: frames/s verify + outbox + publish (1 core)", round(med), "frames/s", ">= 5,000/s", method,
-            limit=f"verify alone {round(verify):,}/s; verify + outbox {round(intake):,}/s"),
-        row("hub: share of time in verify + outbox", round(100 * med / intake, 1), "%", "-",
-            "same runs: end-to-end rate / (verify + outbox) rate; the rest is paho, PUBACK handling and deletes"),
-        row("hub: BLE connect (bleak over bumble, LocalLink)", round(1000 * statistics.median(b[0] for b in ble), 1),
-            "ms", "~40 ms measured here before", f"BleakClient.connect incl. MTU 247 exchange and GATT discovery; median of {repeats}"),
-        row("hub: BLE notifications/s (bleak over bumble)", round(statistics.median(b[1] for b in ble)), "notifications/s",
-            "~9,500/s measured here before", "2,000 queued frames from one load-test band, MTU 247, counted in the bleak callback"),
+        row(
+            "hub: frames/s verify + outbox + publish (1 core)",
+            round(med),
+            "frames/s",
+            ">= 5,000/s",
+            method,
+            limit=f"verify alone {round(verify):,}/s; verify + outbox {round(intake):,}/s",
+        ),
+        row(
+            "hub: share of time in verify + outbox",
+            round(100 * med / intake, 1),
+            "%",
+            "-",
+            "same runs: end-to-end rate / (verify + outbox) rate; the rest is paho, PUBACK handling and deletes",
+        ),
+        row(
+            "hub: BLE connect (bleak over bumble, LocalLink)",
+            round(1000 * statistics.median(b[0] for b in ble), 1),
+            "ms",
+            "~40 ms measured here before",
+            f"BleakClient.connect incl. MTU 247 exchange and GATT discovery; median of {repeats}",
+        ),
+        row(
+            "hub: BLE notifications/s (bleak over bumble)",
+            round(statistics.median(b[1] for b in ble)),
+            "notifications/s",
+            "~9,500/s measured here before",
+            "2,000 queued frames from one load-test band, MTU 247, counted in the bleak callback",
+        ),
     ]
