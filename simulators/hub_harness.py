@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from hub.config import load
+from hub.service import HubService
 from protocol import envelope, topics
 from protocol.errors import FrameError
 from protocol.frame import Frame
@@ -51,9 +54,14 @@ def config_message(
 
 
 def publish_retained(
-    port: int, topic: str, payload: bytes, user: str = "cloud", password: str | None = None
+    port: int,
+    topic: str,
+    payload: bytes,
+    user: str = "cloud",
+    password: str | None = None,
+    retain: bool = True,
 ) -> None:
-    """Publish one retained QoS 1 message and wait for the broker's PUBACK."""
+    """Publish one QoS 1 message (retained unless told) and wait for the broker's PUBACK."""
     c = mqtt.Client(
         mqtt.CallbackAPIVersion.VERSION2, client_id=f"sqjz-test-pub-{time.monotonic_ns()}"
     )
@@ -61,7 +69,7 @@ def publish_retained(
         c.username_pw_set(user, password)
     c.connect("127.0.0.1", port)
     c.loop_start()
-    c.publish(topic, payload, qos=1, retain=True).wait_for_publish(10)
+    c.publish(topic, payload, qos=1, retain=retain).wait_for_publish(10)
     c.disconnect()
     c.loop_stop()
 
@@ -223,3 +231,20 @@ def delivered_exactly(cloud: CloudSide, world: Any) -> bool:
     """Every acknowledged frame is at the cloud with the bytes the band sent."""
     got = cloud.unique()
     return all(got.get(k) == raw for k, raw in acked_frames(world).items())
+
+
+@contextlib.asynccontextmanager
+async def running_hub(tmp: Path, port: int, world: Any, **extra: Any) -> AsyncIterator[HubService]:
+    """A HubService on the world's air until the block ends."""
+    radio = await world.radio()
+    service = HubService(
+        load(None, hub_env(tmp, port, **extra)), radio.scanner_backend, radio.client_backend
+    )
+    task = asyncio.create_task(service.run())
+    await asyncio.wait_for(service.started.wait(), 10)
+    try:
+        yield service
+    finally:
+        service.stop()
+        await asyncio.wait_for(task, 20)
+        await radio.close()

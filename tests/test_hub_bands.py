@@ -10,9 +10,7 @@ at the band) must reach the subscriber, byte for byte, after dedupe by (band_id,
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.config import load
-from hub.service import HubService
 from protocol import envelope, frame, gatt, topics
 from protocol.schema import TYPE_IDS
 from simulators.ble.world import BleWorld
@@ -33,6 +30,7 @@ from simulators.hub_harness import (
     delivered_exactly,
     hub_env,
     publish_retained,
+    running_hub,
     until,
 )
 
@@ -41,25 +39,6 @@ SimBand = band_mod.SimBand
 
 SPEED = 60.0  # simulated seconds per real second: a band's 5-minute activity window in 5 s
 SOS = TYPE_IDS["sos"]
-
-
-@contextlib.asynccontextmanager
-async def running_hub(
-    tmp: Path, port: int, world: BleWorld, **extra: Any
-) -> AsyncIterator[HubService]:
-    """A HubService on the world's air until the block ends."""
-    radio = await world.radio()
-    service = HubService(
-        load(None, hub_env(tmp, port, **extra)), radio.scanner_backend, radio.client_backend
-    )
-    task = asyncio.create_task(service.run())
-    await asyncio.wait_for(service.started.wait(), 10)
-    try:
-        yield service
-    finally:
-        service.stop()
-        await asyncio.wait_for(task, 20)
-        await radio.close()
 
 
 @pytest.fixture()
