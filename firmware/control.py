@@ -9,6 +9,7 @@ from protocol.errors import BAD_SIGNATURE, REPLAY, UNKNOWN_TYPE, FrameError
 from protocol.x25519 import x25519_from_ed25519_scalar
 
 SESSION_MAX_S = 12 * 3600  # a session longer than a working day is refused as a bad value
+STALE_SYNC_S = 300  # a synced clock drifts ~2 s a day (32 kHz crystal): more is a delayed sync
 
 
 def handle(band, data):
@@ -129,6 +130,10 @@ def _act(band, msg):
         band._advertise()
         return schema.RESULT_OK
     if name == "time_sync":
+        now, synced = band.band_time()
+        if synced and msg.cloud_time < now - STALE_SYNC_S:
+            # Hubs may hold a downlink for a day: an old sync must not turn the clock back.
+            return schema.RESULT_BAD_VALUE
         band.utc_base = msg.cloud_time - band.uptime_s()
         return schema.RESULT_OK
     if name == "mode":

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from protocol import frame, gatt, schema
+from protocol import downlink, frame, gatt, schema
 from protocol.frame import Frame
 from simulators.band import SimBand
 from simulators.band_central import Central
@@ -286,3 +286,15 @@ def test_profile_from_enrolment_drives_the_energy_estimate(band: SimBand, hub: C
     before, after = (f.fields["kcal_x10"] for f in of(frames, "activity")[:2])
     # Same walk, same heart rate: a 50 kg woman spends less than the default 70 kg man.
     assert after < 0.85 * before
+
+
+def test_a_delayed_time_sync_does_not_turn_a_synced_clock_back(band: SimBand, hub: Central) -> None:
+    hub.downlink("time_sync", {"tz_offset_min": 480})
+    band.advance(3600)
+    old = hub.dl_counter + 1
+    hub.send_raw(
+        downlink.encode(hub.dl_key or b"", "time_sync", band.band_id, old, int(band.now) - 3000, {})
+    )
+    hub.dl_counter = old
+    hub.downlink("time_sync", {"tz_offset_min": 480})  # a fresh one is fine
+    assert hub.results()[-2:] == [(old, schema.RESULT_BAD_VALUE), (old + 1, schema.RESULT_OK)]
