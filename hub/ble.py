@@ -101,10 +101,11 @@ class Radio:
         return {"bluez": {"adapter": self.settings.adapter}}
 
     async def _start_scanner(self) -> None:
-        self._scanner = BleakScanner(
+        scanner = BleakScanner(
             self._on_advertisement, [gatt.SERVICE_UUID], **self._scanner_kwargs()
         )
-        await self._scanner.start()
+        await scanner.start()
+        self._scanner = scanner
         self._last_adv = self.clock()
         self.adapter_state = "ok"
 

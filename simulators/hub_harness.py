@@ -234,9 +234,11 @@ def delivered_exactly(cloud: CloudSide, world: Any) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def running_hub(tmp: Path, port: int, world: Any, **extra: Any) -> AsyncIterator[HubService]:
-    """A HubService on the world's air until the block ends."""
-    radio = await world.radio()
+async def running_hub(
+    tmp: Path, port: int, world: Any, radio: Any = None, **extra: Any
+) -> AsyncIterator[HubService]:
+    """A HubService on the world's air (through `radio` if given) until the block ends."""
+    radio = radio or await world.radio()
     service = HubService(
         load(None, hub_env(tmp, port, **extra)), radio.scanner_backend, radio.client_backend
     )
