@@ -199,7 +199,8 @@ def bench_rows(n: int = 20_000, repeats: int = 3) -> list[dict[str, Any]]:
             round(100 * med / intake, 1),
             "%",
             "-",
-            "same runs: end-to-end rate / (verify + outbox) rate; the rest is paho, PUBACK handling and deletes",
+            "same runs: end-to-end rate / (verify + outbox) rate; the rest is paho publish, "
+            "PUBACK handling and deletes",
         ),
         row(
             "hub: BLE connect (bleak over bumble, LocalLink)",

@@ -25,6 +25,7 @@ REGISTRY: dict[str, str] = {
     "band-algorithms": "simulators.bench_algorithms:bench_rows",
     "band-firmware": "simulators.bench_band:bench_rows",
     "cloud": "cloud.bench:bench_rows",
+    "hub": "simulators.hub_bench:bench_rows",
 }
 
 
