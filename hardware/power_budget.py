@@ -51,9 +51,11 @@ CHARGER_MA = 0.001  # MCP73831 reverse leakage with no input
 REGULATORS_MA = 0.0001  # TPS62840 buck (60 nA) + TPS7A02 LDO (25 nA)
 
 # CPU per hour of the firmware under the MicroPython WebAssembly port on the development
-# machine (`sqjz bench band-firmware`, 2026-11-30), and the assumed ratio to an ESP32-S3 at
-# 160 MHz: a float loop benchmark runs 18.7x slower on a PyBoard (STM32F405, 168 MHz; about as
-# fast as an ESP32-S3 at 160 MHz in published MicroPython board comparisons) than in this port.
+# machine (`sqjz bench band-firmware`, 2026-11-30: the higher of two runs, which differed by up
+# to 20 % on this shared machine; docs/benchmarks.md shows the latest), and the assumed ratio
+# to an ESP32-S3 at 160 MHz: a float loop benchmark runs 18.7x slower on a PyBoard (STM32F405,
+# 168 MHz; about as fast as an ESP32-S3 at 160 MHz in published MicroPython board comparisons)
+# than in this port.
 CPU_WASM_MS_PER_H = {"rest": 5208, "walk": 14876, "labour": 13462, "session": 49214}
 SLOWDOWN = 15.0
 
