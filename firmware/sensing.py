@@ -1,46 +1,11 @@
-"""The one door between the main loop and the sensing algorithms.
+"""The one door between the main loop and the sensing algorithms of firmware/algo."""
 
-firmware/algo (issue 3 part A) owns the algorithms; where a module of it is missing the
-interim ones in firmware/interim_algo.py stand in with the same interface. `SOURCE` says
-which ran (reported by `sqjz band --status`).
-"""
+from firmware.algo.activity import ActivityClassifier
+from firmware.algo.energy import HR_TRUSTED, EnergyMeter
+from firmware.algo.heartrate import HeartRate
+from firmware.algo.steps import StepCounter
 
-try:
-    from firmware.algo.steps import StepCounter
-
-    _steps_src = "algo"
-except ImportError:
-    from firmware.interim_algo import StepCounter
-
-    _steps_src = "interim"
-try:
-    from firmware.algo.heartrate import HeartRate
-
-    _hr_src = "algo"
-except ImportError:
-    from firmware.interim_algo import HeartRate
-
-    _hr_src = "interim"
-try:
-    from firmware.algo.energy import EnergyMeter
-
-    _energy_src = "algo"
-except ImportError:
-    from firmware.interim_algo import EnergyMeter
-
-    _energy_src = "interim"
-try:
-    from firmware.algo.activity import ActivityClassifier
-
-    _activity_src = "algo"
-except ImportError:
-    from firmware.interim_algo import ActivityClassifier
-
-    _activity_src = "interim"
-
-SOURCE = {"steps": _steps_src, "hr": _hr_src, "energy": _energy_src, "activity": _activity_src}
-HR_TRUSTED = 50  # confidence (0-100) from which a heart rate counts as valid (as firmware/algo)
-DEFAULT_PROFILE = {"sex": "m", "weight_kg": 70, "age": 40, "rest_hr": 70}
+DEFAULT_PROFILE = {"sex": "m", "weight_kg": 70, "age": 40, "rest_hr": 70}  # until enrolment's
 
 
 class Sensing:
@@ -66,10 +31,9 @@ class Sensing:
     def ppg(self, value, x, y, z):
         """One PPG sample with the acceleration at the same moment."""
         bpm = self.hr.feed(value, x, y, z)
-        done = getattr(self.hr, "windows", None)
-        if done is None or done != self._windows:
-            # A heart-rate window closed (or the algorithm answers every sample).
-            self._windows = done
+        if self.hr.windows != self._windows:
+            # A heart-rate window closed: an estimate, or None when it was unusable.
+            self._windows = self.hr.windows
             self._bpm = bpm
             self._conf = self.hr.last_confidence if bpm is not None else 0
 
@@ -90,8 +54,7 @@ class Sensing:
     def set_profile(self, p):
         """The wearer's data from enrolment (the profile downlink): energy from now on."""
         self.energy = EnergyMeter(p["sex"], p["weight_kg"], p["age"], p["rest_hr"])
-        if hasattr(self.activity, "rest_hr"):
-            self.activity.rest_hr = p["rest_hr"]
+        self.activity.rest_hr = p["rest_hr"]
 
     def reset_hr(self):
         """Forget beat history (the PPG was off; old beats say nothing about now)."""
