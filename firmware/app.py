@@ -201,7 +201,15 @@ class Band(Sampling, Alarms):
             self.note("counter exhausted: re-key needed")
             return None
         raw = frame.encode(ftype, self.band_id, counter, t, fields, self.signer.sign, flags)
-        self.queue.append(raw, sos)
+        try:
+            self.queue.append(raw, sos)
+        except OSError as exc:
+            # Flash full or failing: the frame is lost, and counted so the cloud learns of it;
+            # a crash here would only make the band reboot into the same state.
+            self.note("queue write failed: %r" % (exc,))
+            self.dropped_total += 1
+            self._save_state_quietly()
+            return None
         if urgent or ftype not in ROUTINE:
             self._urgent = True
         elif self._routine_since is None:
@@ -272,6 +280,12 @@ class Band(Sampling, Alarms):
                 ),
             },
         )
+
+    def _save_state_quietly(self):
+        try:
+            self._save_state()
+        except OSError as exc:
+            self.note("state write failed: %r" % (exc,))
 
     def effective_config(self):
         """Config bits in force now (presence only until its deadline)."""

@@ -117,12 +117,11 @@ class Sampling:
             self._sos_send()
         if self.session is not None and self.session.due(now):
             control.end_session(self, schema.SESSION_END)
-        if (
-            self.radio.conn is not None
-            and now - self._last_link_activity >= duty.CONN_IDLE_S
-            and not self._inflight
+        idle = now - self._last_link_activity
+        if self.radio.conn is not None and (
+            (idle >= duty.CONN_IDLE_S and not self._inflight) or idle >= 3 * duty.CONN_IDLE_S
         ):
-            self.radio.disconnect()
+            self.radio.disconnect()  # unacknowledged frames go again on the next visit
         self._advertise()
 
     def _ppg_duty(self, now):

@@ -298,3 +298,27 @@ def test_a_delayed_time_sync_does_not_turn_a_synced_clock_back(band: SimBand, hu
     hub.dl_counter = old
     hub.downlink("time_sync", {"tz_offset_min": 480})  # a fresh one is fine
     assert hub.results()[-2:] == [(old, schema.RESULT_BAD_VALUE), (old + 1, schema.RESULT_OK)]
+
+
+def test_a_failing_flash_loses_the_frame_counts_it_and_keeps_running(band: SimBand) -> None:
+    band._exec(
+        "def _full(raw, sos=False):\n"
+        "    raise OSError(28)\n"
+        "simhost.world.band.queue.append = _full\n"
+    )
+    band.open_strap()  # a tamper frame that cannot be stored
+    band.advance(1)
+    status = band.status()
+    assert status["dropped_total"] == 1 and "queue write failed" in " ".join(status["log"])
+    band._exec("del simhost.world.band.queue.append")  # the flash recovers
+    band.advance(900)
+    (beat,) = [f for f in Central(band).drain() if f.type_name == "heartbeat" and f.counter > 1]
+    assert beat.fields["dropped_total"] == 1
+
+
+def test_a_hub_that_never_acknowledges_is_hung_up_on(band: SimBand) -> None:
+    band.connect()
+    band.write(gatt.CONTROL_UUID, gatt.hub_hello(1, 0))
+    assert band.take_notifications()  # frames went out, no OP_ACK comes back
+    band.advance(35)
+    assert band.advertisement() is not None  # the band dropped the link and advertises again
