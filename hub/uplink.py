@@ -11,6 +11,7 @@ import collections
 import contextlib
 import json
 import logging
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,6 +101,12 @@ class Uplink:
                 info.wait_for_publish(2)
         self.client.disconnect()
         self.client.loop_stop()
+
+    def crash(self) -> None:
+        """Drop the TCP connection without DISCONNECT, as a power cut would (tests, drills)."""
+        sock = self.client.socket()
+        if isinstance(sock, socket.socket):
+            sock.shutdown(socket.SHUT_RDWR)
 
     def publish(self, topic: str, payload: bytes, retain: bool = False) -> int | None:
         """Hand one QoS 1 message to paho; its message id, or None if paho refused it."""

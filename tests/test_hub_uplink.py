@@ -147,7 +147,7 @@ def test_status_is_retained_and_the_last_will_says_offline(tmp_path: Path) -> No
                 )
                 await asyncio.sleep(0.3)
                 # A crash: the socket dies without DISCONNECT, so the broker sends the will.
-                hub.uplink.client.socket().close()  # type: ignore[union-attr]
+                hub.uplink.crash()
                 await asyncio.sleep(0.3)
 
         asyncio.run(scenario())
