@@ -51,6 +51,7 @@ class FrameSink(Protocol):
     def downlinks(self, band_id: int) -> list[tuple[int, bytes]]: ...
     def downlink_written(self, downlink_id: int) -> None: ...
     def pending_downlinks(self) -> set[int]: ...
+    def sos_location(self, band_id: int) -> bool: ...
     def event(self, kind: str, **fields: Any) -> None: ...
 
 
@@ -275,8 +276,12 @@ class _Session:
     async def run(self) -> None:
         hub = self.radio
         await self.client.start_notify(gatt.FRAMES_UUID, self._on_notify)
+        # The hello carries how loud we hear the band only for a wearer who opted in to SOS
+        # location (the band would ignore it otherwise; we do not even send it).
+        sighting = hub.scheduler.sightings.get(self.band_id)
+        rssi = sighting.rssi if sighting and hub.sink.sos_location(self.band_id) else None
         await self.client.write_gatt_char(
-            gatt.CONTROL_UUID, gatt.hub_hello(hub.hub_id, int(hub.clock())), response=True
+            gatt.CONTROL_UUID, gatt.hub_hello(hub.hub_id, int(hub.clock()), rssi), response=True
         )
         for downlink_id, payload in hub.sink.downlinks(self.band_id):
             await self.client.write_gatt_char(

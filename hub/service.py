@@ -137,6 +137,11 @@ class HubService:
         """Bands with a downlink waiting (the scheduler visits them soon)."""
         return self._downlink_bands
 
+    def sos_location(self, band_id: int) -> bool:
+        """The wearer opted in to send the hub heard last (and its RSSI) with an SOS."""
+        entry = self.cloud.bands.get(band_id) if self.cloud else None
+        return entry is not None and entry.sos_location
+
     def event(self, kind: str, **fields: Any) -> None:
         """A hub event (adapter faults)."""
         self.intake.event(kind, self.clock(), **fields)

@@ -30,6 +30,7 @@ def config_message(
     version: int = 1,
     presence_until: dict[int, int] | None = None,
     presence_interval_s: int = 60,
+    sos_location: set[int] | frozenset[int] = frozenset(),
 ) -> bytes:
     """A cloud config message (docs/mqtt.md "config") for a hub."""
     until = presence_until or {}
@@ -45,7 +46,7 @@ def config_message(
                     "band_id": b,
                     "public_key": k.hex(),
                     "presence_until": until.get(b, 0),
-                    "sos_location": False,
+                    "sos_location": b in sos_location,
                 }
                 for b, k in sorted(keys.items())
             ],

@@ -60,8 +60,11 @@ def test_two_dozen_bands_share_four_slots_and_every_frame_arrives(tmp_path: Path
     assert not cloud.refused
 
 
-def test_a_downlink_from_the_cloud_reaches_its_band_once(tmp_path: Path) -> None:
+def test_a_downlink_reaches_its_band_once_and_the_hello_has_rssi_only_with_opt_in(
+    tmp_path: Path,
+) -> None:
     band = LoadBand(30_001, activity_s=600)
+    other = LoadBand(30_002, activity_s=600)
     key = bytes(range(32))
     message = downlink.encode(
         key, "notify", band.band_id, 1, 1_764_460_800, {"pattern": 1, "reason": 2}
@@ -74,6 +77,7 @@ def test_a_downlink_from_the_cloud_reaches_its_band_once(tmp_path: Path) -> None
         async def scenario() -> list[bytes]:
             world = BleWorld(speed=10)
             await world.add_band(band)
+            await world.add_band(other)
             async with running_hub(tmp_path, broker.port, world) as hub:
                 await until(lambda: hub.uplink_state == "connected", 10, "uplink")
                 await asyncio.to_thread(
@@ -85,9 +89,13 @@ def test_a_downlink_from_the_cloud_reaches_its_band_once(tmp_path: Path) -> None
                 )
                 await until(lambda: bool(band.downlinks), 30, "the downlink at the band")
                 await until(lambda: not hub.store.downlinks(band.band_id, hub.clock()), 10, "done")
+                await until(lambda: bool(other.hellos), 30, "a visit to the other band")
                 await asyncio.sleep(1.0)  # a later visit must not write it again
             await world.close()
             return band.downlinks
 
         got = asyncio.run(scenario())
     assert got == [message]
+    # Opted in: once the config is in force the hello carries the RSSI (bumble reports -50).
+    assert band.hellos[-1][0] == HUB and band.hellos[-1][2] == -50
+    assert all(h[2] is None for h in other.hellos)  # not opted in: 8-byte hello

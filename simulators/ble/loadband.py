@@ -46,7 +46,7 @@ class LoadBand:
         self.queue: dict[int, bytes] = {}  # counter -> frame, until acknowledged
         self.sent: list[bytes] = []  # every frame ever signed, in order (for test oracles)
         self.downlinks: list[bytes] = []  # CONTROL OP_DOWNLINK payloads received
-        self.hellos: list[tuple[int, int]] = []
+        self.hellos: list[tuple[int, int, int | None]] = []  # hub_id, hub_time, rssi
         self.downlink_key: bytes | None = None
         self.mtu = 0
         self._out: list[bytes] = []
@@ -132,8 +132,10 @@ class LoadBand:
         op, body = data[0], data[1:]
         if op == gatt.OP_ACK and len(body) == 4:
             self.queue.pop(struct.unpack(">I", body)[0], None)
-        elif op == gatt.OP_HUB_HELLO and len(body) == 8:
-            self.hellos.append(struct.unpack(">II", body))
+        elif op == gatt.OP_HUB_HELLO and len(body) in (8, 9):
+            hub_id, hub_time = struct.unpack(">II", body[:8])
+            rssi = struct.unpack("b", body[8:])[0] if len(body) == 9 else None
+            self.hellos.append((hub_id, hub_time, rssi))
         elif op == gatt.OP_DOWNLINK:
             self.downlinks.append(bytes(body))
         elif op == gatt.OP_ENROL_CHALLENGE and len(body) == 48:
