@@ -69,10 +69,10 @@ def test_a_downlink_reaches_its_band_once_and_the_hello_has_rssi_only_with_opt_i
     message = downlink.encode(
         key, "notify", band.band_id, 1, 1_764_460_800, {"pattern": 1, "reason": 2}
     )
+    keys = {band.band_id: band.public_key, other.band_id: other.public_key}
     with Mosquitto() as broker:
-        publish_retained(
-            broker.port, topics.config(HUB), config_message(HUB, {band.band_id: band.public_key})
-        )
+        cfg = config_message(HUB, keys, sos_location={band.band_id})
+        publish_retained(broker.port, topics.config(HUB), cfg)
 
         async def scenario() -> list[bytes]:
             world = BleWorld(speed=10)
