@@ -16,6 +16,7 @@ from protocol.frame import Frame
 from protocol.verify import Keyring, verify_frame
 from protocol.x25519 import ed25519_public_to_x25519
 from simulators.band import SimBand
+from simulators.mpy import MicroPythonError
 
 
 class Central:
@@ -29,7 +30,8 @@ class Central:
         self.reassembler = gatt.Reassembler()
         self.dl_key: bytes | None = None
         self.dl_counter = 0
-        self.received: list[Frame] = []  # every verified frame, in arrival order
+        self.received: list[Frame] = []  # every verified frame, in arrival order, once
+        self._seen: set[int] = set()
 
     @property
     def connected(self) -> bool:
@@ -55,11 +57,21 @@ class Central:
             if raw is None:
                 continue
             f = verify_frame(raw, self.keyring)
-            out.append(f)
-            self.received.append(f)
+            if f.counter not in self._seen:  # sent again after a dropped link: keep once (§5)
+                self._seen.add(f.counter)
+                out.append(f)
+                self.received.append(f)
             if ack:
-                self.band.write(gatt.CONTROL_UUID, gatt.ack(f.counter))
+                self._ack(f.counter)
         return out
+
+    def _ack(self, counter: int) -> None:
+        try:
+            self.band.write(gatt.CONTROL_UUID, gatt.ack(counter))
+        except MicroPythonError as exc:
+            if exc.error_type != "OSError":
+                raise  # anything but "not connected" is a real failure
+            # The link dropped meanwhile (the band hangs up idle links): it sends it again.
 
     def drain(self) -> list[Frame]:
         """Connect if needed and collect until the band has nothing more to send."""
