@@ -30,6 +30,8 @@ from bumble.link import LocalLink
 from bumble.transport import open_transport
 from bumble.transport.common import AsyncPipeSink, Transport
 
+from simulators.ble.controller import QuietController
+
 log = logging.getLogger(__name__)
 
 WANT_MTU = 247
@@ -117,7 +119,7 @@ class BumbleRadio:
     async def open(self) -> BumbleRadio:
         """Power the central on (controller on the link, or the transport's controller)."""
         if self.link is not None:
-            self.controller = Controller("hub", link=self.link)
+            self.controller = QuietController("hub", link=self.link)
             host = Host(self.controller, AsyncPipeSink(self.controller))
         else:
             assert self.transport_name is not None

@@ -25,6 +25,7 @@ from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
 from protocol import gatt
+from simulators.ble.controller import QuietController
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ class BandPeripheral:
 
     async def start(self) -> BandPeripheral:
         """Power on, register the GATT service, start the clock and advertising."""
-        self.controller = Controller(f"band-{self.band.band_id}", link=self.link)
+        self.controller = QuietController(f"band-{self.band.band_id}", link=self.link)
         self.device = Device(
             address=hci.Address(self.address),
             host=Host(self.controller, AsyncPipeSink(self.controller)),

@@ -18,6 +18,7 @@ from bumble.link import LocalLink
 from bumble.transport.tcp_server import open_tcp_server_transport_with_socket
 
 from simulators.ble.backend import BumbleRadio
+from simulators.ble.controller import QuietController
 from simulators.ble.peripheral import BandModel, BandPeripheral
 
 
@@ -60,7 +61,7 @@ class BleWorld:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         transport = await open_tcp_server_transport_with_socket(sock)
-        controller = Controller(
+        controller = QuietController(
             f"hub-hci-{port}",
             host_source=transport.source,
             host_sink=transport.sink,
