@@ -83,6 +83,7 @@ class Uplink:
         )
         self.client.max_inflight_messages_set(settings.inflight)
         self.client.reconnect_delay_set(settings.reconnect_min_s, settings.reconnect_max_s)
+        self.client.on_socket_open = self._on_socket_open
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
@@ -115,6 +116,12 @@ class Uplink:
             # NO_CONN still queues a QoS 1 message inside paho; anything else dropped it.
             return None
         return int(info.mid)
+
+    def _on_socket_open(self, _c: mqtt.Client, _u: Any, sock: Any) -> None:
+        # paho leaves Nagle on: small QoS 1 publishes then wait for delayed ACKs (40 ms
+        # stalls), which also delays an SOS. Frames are small and latency matters.
+        with contextlib.suppress(OSError, AttributeError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     # -- paho's thread -> the loop ------------------------------------------------------------
 
