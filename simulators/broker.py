@@ -149,6 +149,11 @@ class Mosquitto:
         self.stop()
 
     @property
+    def pid(self) -> int | None:
+        """Process id of the running broker (benchmarks pin it to a core), else None."""
+        return self._proc.pid if self.running and self._proc is not None else None
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
