@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 from hub.outbox import Outbox, Row
@@ -29,8 +30,11 @@ class Pump:
         publish: Callable[[str, bytes], int | None],
         window: int,
         loop: asyncio.AbstractEventLoop,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.hub_id = hub_id
+        self.clock = clock
+        self._sent_at: dict[int, float] = {}  # message id -> when handed to paho
         self.store = store
         self._publish = publish
         self.window = window
@@ -55,10 +59,12 @@ class Pump:
             if mid is None:
                 break
             self.inflight[mid] = row.id
+            self._sent_at[mid] = self.clock()
 
     def published(self, mid: int) -> None:
         """PUBACK for a message id (on the loop's thread)."""
         row_id = self.inflight.pop(mid, None)
+        self._sent_at.pop(mid, None)
         if row_id is None:
             return  # status, presence and other direct publishes
         self._acked.append(row_id)
@@ -73,9 +79,29 @@ class Pump:
         self.forwarded += self.store.delete(acked)
         self.fill()
 
+    def expire(self, max_age_s: float = 120.0) -> int:
+        """Give up on PUBACKs older than max_age_s while connected; their entries go again.
+
+        A broker that silently drops a message (a full queue, a lost session) would otherwise
+        shrink the window for ever. Republishing risks a duplicate, which the cloud removes.
+        """
+        if not self.connected:
+            return 0  # paho resends its own unacknowledged messages after a reconnect
+        now = self.clock()
+        old = [mid for mid, t in self._sent_at.items() if now - t > max_age_s]
+        for mid in old:
+            self._sent_at.pop(mid, None)
+            self.inflight.pop(mid, None)
+        if old:
+            self.store.count("puback_timeouts_total", len(old))
+            self.fill()
+        return len(old)
+
     def up(self) -> None:
         """The broker accepted us; paho resends its own unacknowledged messages itself."""
         self.connected = True
+        now = self.clock()
+        self._sent_at = {mid: now for mid in self._sent_at}  # their clocks restart now
         self.fill()
 
     def down(self) -> None:

@@ -239,6 +239,7 @@ class HubService:
         self.store.expire_downlinks(now)
         self._downlink_bands = self.store.bands_with_downlinks(now)
         self.store.disk_free()
+        self.pump.expire()
         self.pump.fill()
 
     # -- life cycle ------------------------------------------------------------------------------

@@ -155,3 +155,29 @@ def test_status_is_retained_and_the_last_will_says_offline(tmp_path: Path) -> No
         assert late.wait_for(lambda c: HUB in c.status, 10)
         assert late.status[HUB] == {"hub_id": HUB, "online": False}
         late.stop()
+
+
+def test_a_puback_that_never_comes_frees_its_slot_and_the_entry_goes_again(
+    tmp_path: Path,
+) -> None:
+    band = LoadBand(5)
+    box = ob.Outbox(tmp_path / "hub.db")
+    _store(box, [band.make("activity") for _ in range(3)])
+    sent: list[bytes] = []
+    now = [0.0]
+    loop = asyncio.new_event_loop()
+    try:
+        pump = Pump(HUB, box, lambda t, p: sent.append(p) or len(sent), 2, loop, lambda: now[0])
+        pump.up()
+        assert len(sent) == 2 and len(pump.inflight) == 2  # the window is full
+        now[0] = 60.0
+        assert pump.expire(120.0) == 0
+        now[0] = 121.0
+        assert pump.expire(120.0) == 2
+        assert len(sent) == 4 and sent[2:] == sent[:2]  # same entries, SOS-first order kept
+        pump.published(3)
+        loop.run_until_complete(asyncio.sleep(0))  # the coalesced delete runs
+        assert box.depth() == 2 and len(sent) == 5  # the third entry went out in the freed slot
+    finally:
+        loop.close()
+    assert box.stats["puback_timeouts_total"] == 2
