@@ -199,6 +199,7 @@ class HubService:
             "refused_full_total": stats.get("refused_full_total", 0),
             "dropped_heartbeats_total": stats.get("dropped_heartbeats_total", 0),
             "dropped_events_total": stats.get("dropped_events_total", 0),
+            "puback_timeouts_total": stats.get("puback_timeouts_total", 0),
         }
 
     def bands_report(self) -> dict[str, Any]:
