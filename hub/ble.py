@@ -149,6 +149,7 @@ class Radio:
                 except Exception as exc:
                     failures += 1
                     self.adapter_state = "error"
+                    log.warning("scanning failed to start", extra={"error": str(exc)[:200]})
                     self.sink.event("adapter", code="scan_start", detail=str(exc)[:200])
                     await self._sleep(min(60.0, 2.0**failures))
                     continue

@@ -85,6 +85,7 @@ class Uplink:
         self.client.reconnect_delay_set(settings.reconnect_min_s, settings.reconnect_max_s)
         self.client.on_socket_open = self._on_socket_open
         self.client.on_connect = self._on_connect
+        self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
         self.client.on_message = self._on_message
@@ -141,6 +142,10 @@ class Uplink:
             ]
         )
         self._call(self._cb[0], bool(flags.session_present))
+
+    def _on_connect_fail(self, _c: mqtt.Client, _u: Any) -> None:
+        s = self.settings
+        log.warning("mqtt broker unreachable", extra={"host": s.host, "port": s.port})
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.connected = False
