@@ -104,3 +104,34 @@ def test_scanner_that_will_not_start_is_retried_and_reported(tmp_path: Path) -> 
     faults = [e for e in cloud.events if e["kind"] == "adapter"]
     assert len(faults) == 2 and all(e["code"] == "scan_start" for e in faults)
     assert "InProgress" in json.dumps(faults)
+
+
+def test_silent_air_restarts_scanning_and_reports_a_stall(tmp_path: Path) -> None:
+    with Mosquitto() as broker:
+        cloud = CloudSide(broker.port, {}).start()
+
+        async def scenario() -> int:
+            world = BleWorld()  # nobody on the air: after stall_s the hub restarts scanning
+            radio = await world.radio()
+            starts = {"n": 0}
+            real = radio.scanner_backend
+
+            class CountingScanner(real):  # type: ignore[misc, valid-type]
+                async def start(self) -> None:
+                    starts["n"] += 1
+                    await super().start()
+
+            radio.scanner_backend = CountingScanner
+            async with running_hub(
+                tmp_path, broker.port, world, radio=radio, SQJZ_HUB_BLE_STALL_S=1
+            ):
+                await until(lambda: starts["n"] >= 3, 20, "scanner restarts")
+                stalls = lambda: any(e.get("code") == "stall" for e in cloud.events)  # noqa: E731
+                await until(stalls, 20, "a stall event")
+            await world.close()
+            return starts["n"]
+
+        restarts = asyncio.run(scenario())
+        cloud.stop()
+    assert restarts >= 3
+    assert all(e["kind"] == "adapter" for e in cloud.events if e.get("code") == "stall")
