@@ -81,7 +81,9 @@ class Mosquitto:
         acl: str | None = None,
         port: int | None = None,
         folder: Path | None = None,
+        listener_extra: str = "",
     ) -> None:
+        """listener_extra: lines for this instance's listener, e.g. TLS `cafile`/`certfile`."""
         self.port = port or free_port()
         self._tmp = None if folder else tempfile.TemporaryDirectory(prefix="sqjz-mosquitto-")
         self.folder = folder or Path(self._tmp.name)  # type: ignore[union-attr]
@@ -94,6 +96,7 @@ class Mosquitto:
         self.conf = self.folder / "mosquitto.conf"
         self.conf.write_text(
             site_config(config.read_text(), self.port, self.folder, password_file, acl_file)
+            + listener_extra
         )
         self._proc: subprocess.Popen[bytes] | None = None
 
