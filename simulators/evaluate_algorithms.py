@@ -19,6 +19,24 @@ from typing import Any
 from simulators.recordings import DATA, REPO, Recording, discover
 
 DOC = REPO / "docs" / "accuracy.md"
+# The half of the step recordings the step counter's thresholds were tuned on ("tune"); the
+# other half is held out. SensorWatch: the dataset's own split.json (set1 tunes). Bangle.js:
+# every other file of each kind, in name order; the two long files (a 15-minute walk and a
+# 14-minute drive) are reported on their own.
+BANGLE_TUNE = {
+    "steps-bangle/100",
+    "steps-bangle/100_2",
+    "steps-bangle/100_4",
+    "steps-bangle/100_6",
+    "steps-bangle/HughB0",
+    "steps-bangle/HughB2",
+    "steps-bangle/HughB-nosteps1",
+    "steps-bangle/HughB-nosteps3",
+    "steps-bangle/HughB-static-0",
+    "steps-bangle-zero/0",
+    "steps-bangle-zero/0_2",
+}
+BANGLE_LONG = {"steps-bangle/HughB-walk-1834", "steps-bangle/HughB-drive-18"}
 BEGIN, END = "<!-- accuracy:begin -->", "<!-- accuracy:end -->"
 PROFILE = {"sex": "m", "weight": 70.0, "age": 30, "rest_hr": 65}  # TROIKA: men aged 18-35
 HR_TRUSTED = 50
@@ -73,6 +91,7 @@ def evaluate(data: Path = DATA, only: str = "") -> dict[str, Any]:
     band.mpy.exec(KCAL_SETUP)
     steps: list[dict[str, Any]] = []
     hr: list[dict[str, Any]] = []
+    tune = _sensorwatch_tune(data)
     try:
         for rec in discover(data):
             if only not in rec.name:
@@ -83,7 +102,8 @@ def evaluate(data: Path = DATA, only: str = "") -> dict[str, Any]:
             band.feed(rows, has_ppg)
             summary = band.summary()
             if "steps" in rec.truth:
-                steps.append(_step_result(rec, summary["steps"], cpython_steps(rows)))
+                half = split_half(rec.name, tune)
+                steps.append(_step_result(rec, summary["steps"], cpython_steps(rows), half))
             if "hr_windows" in rec.truth:
                 hr.append(_hr_result(rec, band))
     finally:
@@ -91,13 +111,33 @@ def evaluate(data: Path = DATA, only: str = "") -> dict[str, Any]:
     return {"steps": steps, "hr": hr, "summary": summarise(steps, hr), "profile": PROFILE}
 
 
-def _step_result(rec: Recording, counted: int, cpython: int) -> dict[str, Any]:
+def split_half(name: str, sensorwatch_tune: set[str]) -> str:
+    """Which half of the tuning split a step recording is in: tune, held-out, long or phone."""
+    if name.startswith("steps-sensorwatch/"):
+        return "tune" if name in sensorwatch_tune else "held-out"
+    if name in BANGLE_LONG:
+        return "long"
+    if name.startswith("steps-bangle"):
+        return "tune" if name in BANGLE_TUNE else "held-out"
+    return "phone"
+
+
+def _sensorwatch_tune(data: Path) -> set[str]:
+    split_file = data / "steps-sensorwatch" / "split.json"
+    if not split_file.exists():
+        return set()
+    names = json.loads(split_file.read_text())["set1"]
+    return {f"steps-sensorwatch/{n.removesuffix('.csv')}" for n in names}
+
+
+def _step_result(rec: Recording, counted: int, cpython: int, half: str) -> dict[str, Any]:
     truth = rec.truth["steps"]
     minutes = rec.duration_s / 60.0
     return {
         "name": rec.name,
         "group": rec.group,
         "placement": rec.placement,
+        "half": half,
         "duration_s": round(rec.duration_s, 1),
         "truth": truth,
         "counted": counted,
@@ -160,17 +200,17 @@ def summarise(steps: list[dict[str, Any]], hr: list[dict[str, Any]]) -> dict[str
     }
     for ds in ("steps-sensorwatch", "steps-bangle"):
         out[f"{ds}_walk_mape_pct"] = mape([r for r in wrist_walks if r["name"].startswith(ds)])
-    split_file = DATA / "steps-sensorwatch" / "split.json"
-    if split_file.exists():  # the dataset's own two halves, to show the spread between them
-        for half, names in json.loads(split_file.read_text()).items():
-            stems = {f"steps-sensorwatch/{n.removesuffix('.csv')}" for n in names}
-            rows = [r for r in steps if r["name"] in stems]
-            out[f"sensorwatch_{half}_walk_mape_pct"] = mape(
-                [r for r in rows if r["group"] == "walk"]
-            )
-            out[f"sensorwatch_{half}_nonwalk_excess_per_min"] = _mean(
-                [r["excess_per_min"] for r in rows if r["group"] != "walk"]
-            )
+    for half in ("tune", "held-out"):  # the thresholds were chosen on "tune" only
+        rows = [r for r in steps if r.get("half") == half]
+        key = half.replace("-", "_")
+        out[f"{key}_walk_mape_pct"] = mape([r for r in rows if r["group"] == "walk"])
+        out[f"{key}_walk_files"] = len([r for r in rows if r["group"] == "walk"])
+        out[f"{key}_hard_negative_excess_per_min"] = _mean(
+            [r["excess_per_min"] for r in rows if r["group"] == "hard-negative"]
+        )
+        out[f"{key}_other_zero_excess_per_min"] = _mean(
+            [r["excess_per_min"] for r in rows if r["group"] == "zero"]
+        )
     for ds in sorted({r["dataset"] for r in hr}):
         rows = [r for r in hr if r["dataset"] == ds]
         out[f"{ds}_mae_bpm"] = _mean([r["mae_bpm"] for r in rows if r["mae_bpm"] is not None])
@@ -187,13 +227,16 @@ def _mean(values: list[float]) -> float | None:
 def markdown(result: dict[str, Any]) -> str:
     """Per-file tables for docs/accuracy.md."""
     lines = ["### Steps, every file", ""]
-    lines.append("| recording | group | placement | s | truth | counted | error | excess/min |")
-    lines.append("|---|---|---|---|---|---|---|---|")
+    lines.append(
+        "| recording | group | placement | split | s | truth | counted | error | excess/min |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|---|")
     for r in result["steps"]:
         err = f"{r['error_pct']:+.1f} %" if r["error_pct"] is not None else ""
         lines.append(
-            f"| {r['name']} | {r['group']} | {r['placement']} | {r['duration_s']:.0f} "
-            f"| {r['truth']} | {r['counted']} | {err} | {r['excess_per_min']:.2f} |"
+            f"| {r['name']} | {r['group']} | {r['placement']} | {r.get('half', '')} "
+            f"| {r['duration_s']:.0f} | {r['truth']} | {r['counted']} | {err} "
+            f"| {r['excess_per_min']:.2f} |"
         )
     lines += ["", "### Heart rate and energy, every file", ""]
     lines.append(

@@ -1,23 +1,31 @@
 """Step counter for a wrist accelerometer: integer-only, one call per sample, no allocation."""
 
-# How it works (all in milli-g and sample counts, integers, so CPython and MicroPython agree
-# to the step and an ESP32 never boxes a float at 25 Hz):
-#   1. |a| by integer square root (Newton, seeded with the previous magnitude).
-#   2. Dynamic part: |a| minus an exponential baseline (time constant ~1.3 s), which removes
-#      gravity and the sensor's offset without calibration; then a ~0.12 s moving sum.
-#   3. Peak picking with hysteresis: a candidate step is the maximum of a lobe that rises above
-#      an adaptive threshold (a fraction of recent peak heights, never below a floor).
-#   4. Rhythm gate: candidates are held back until START intervals are in and STEADY_PCT of the
-#      last WINDOW lie within TOLERANCE of their median (or of twice it: a missed weak step);
-#      then the held-back steps are counted at once and later steps as they come, until the
-#      rhythm breaks (fewer than CONTINUE_PCT steady: hysteresis, since a believed walk needs
-#      less evidence to go on than to start) or a pause exceeds MAX_INTERVAL. Hand work
-#      (washing up, dressing, typing) makes as many lobes as walking, but not at a steady
-#      rhythm, so it adds nothing.
-#   5. A very even rhythm slower than STRIDE_MIN_S is the arm swinging once per stride (the
-#      magnitude then shows one smooth lobe per two steps): those lobes count two steps.
+# How it works (integers only, so CPython and MicroPython agree to the step and an ESP32
+# never boxes a float at 25 Hz; the evidence is in docs/accuracy.md):
+#   1. |a| (integer square root) minus an exponential baseline (~1.3 s: gravity and offset
+#      go), then a ~0.12 s moving sum. Only the magnitude: how the band sits does not matter.
+#   2. Lobes: each excursion above half the recent mean level (never below a floor) gives
+#      one candidate impact at its maximum. Many are not steps; they anchor the count.
+#   3. Every second, the autocorrelation of the last 10 s (at ~12.5 Hz, clipped at twice the
+#      mean level so a turn or a knock cannot dominate) gives the strongest repeat between
+#      0.4 and 1.84 s and its strength r. The step is that lag or half of it (a walk repeats
+#      every stride and usually every step); a strong 0.88-1.4 s repeat with no half-period
+#      one is the arm swinging once per stride, and a slower repeat is always a stride.
+#   4. A bout starts when r >= ON in two windows that agree on the cadence and the wrist
+#      moves as much as walking does, or on a steady train of strong lobes (slow walks,
+#      whose autocorrelation is weak). It is then counted back to the first lobe of the
+#      continuous activity (up to RETRO_S): a short walk is not lost to the evidence delay.
+#   5. In a bout each lobe adds (time since the last one) / (step period), rounded, with the
+#      remainder carried: a missed weak step is filled in and a spurious lobe adds nothing,
+#      which counting lobes one by one cannot do. A repeat 2 or 3 times the tracked step is
+#      a harmonic of the same cadence; any other ends the bout, as do a pause (MAX_GAP_S)
+#      and GRACE seconds of weak evidence. A walk resumed within RESUME_S at the same
+#      cadence (a turn, a door) needs only RESUME_ON.
+# Hand work (washing up, dressing, typing) makes as many lobes as walking but rarely a repeat
+# that holds for 10 s. Thresholds were tuned on one half of the recordings (docs/accuracy.md).
 
 MAX_MG = 16000  # clamp per axis: keeps x*x+y*y+z*z a small int (< 2**30) on a 32-bit port
+RING = 64  # lobes remembered, for counting a walk back to its start (>= 20 s of walking)
 
 
 def isqrt(value, guess):
@@ -40,17 +48,33 @@ def isqrt(value, guess):
 class StepCounter:
     """Counts steps from 3-axis acceleration in milli-g; `feed` once per sample."""
 
-    START = 6  # intervals seen before a bout can be believed
-    WINDOW = 8  # intervals the rhythm is judged on
-    STEADY_PCT = 90  # share of them within TOLERANCE of their median (or twice it)
-    CONTINUE_PCT = 60  # hysteresis: a bout, once believed, continues down to this share
-    TOLERANCE_PCT = 25
-    STRIDE_MIN_S = 0.8  # a perfectly even rhythm this slow is arm swing, one lobe per stride
     SMOOTH_S = 0.12  # moving-sum length (3 samples at 25 Hz)
-    MIN_INTERVAL_S = 0.3  # 200 steps/min: faster than any walk
-    MAX_INTERVAL_S = 2.0  # 30 steps/min: a longer pause ends the bout
-    FLOOR_MG = 60  # lobes smaller than this are never steps (sensor noise, typing)
-    PEAK_FRACTION_PCT = 35  # threshold as a fraction of the recent peak height
+    FLOOR_MG = 40  # lobes smaller than this are never impacts (sensor noise, typing)
+    LOBE_PCT = 50  # lobe threshold as a share of the recent mean level
+    MIN_SEP_S = 0.28  # two lobes closer than this are one impact
+    WINDOW_S = 10  # periodicity window
+    MIN_STEP_S = 0.4  # 150 steps/min: the fastest walk searched for
+    MAX_LAG_S = 1.84  # slowest stride searched for
+    ARM_SWING_S = 0.88  # a very even repeat from here ...
+    STRIDE_S = 1.4  # ... to here is one stride; slower is always one
+    ON = 450  # r (per mille) that starts a bout
+    OFF = 250  # r that keeps it going
+    GRACE = 3  # seconds below OFF before a bout ends
+    HALF = 500  # a half-period repeat this strong (vs the best) makes the step half the lag
+    HALF_ARM = 150  # ... and in the arm-swing range, any clear half-period repeat does
+    ARM_R = 500  # r above which a 0.88-1.4 s repeat without a half-period one is a stride
+    MIN_MOTION_MG = 60  # mean |dynamic| over ~10 s: walking moves the wrist at least this much
+    MAX_GAP_S = 3.0  # no lobe for this long: the wearer stopped
+    RETRO_S = 15  # how far back a newly confirmed bout is counted
+    TRACK_PCT = 15  # a new period within this of 1, 2 or 3 steps is the same cadence
+    STEADY_PCT = 10  # a bout starts only when two successive windows agree this well
+    RESUME_S = 8  # a bout that ended this recently ...
+    RESUME_ON = 200  # ... resumes at this r, if the cadence is within RESUME_PCT
+    RESUME_PCT = 20
+    GATE_N = 8  # intervals between strong lobes of a steady train (slow walks) ...
+    GATE_LOBE_PCT = 120  # ... lobes at least this share of the recent mean level ...
+    GATE_PCT = 20  # ... all within this of their median ...
+    GATE_OFF = 1  # ... but one (a stumble, a turn)
 
     def __init__(self, rate_hz=25):
         if rate_hz < 10 or rate_hz > 200:
@@ -62,30 +86,57 @@ class StepCounter:
         while (1 << (shift + 1)) <= int(1.3 * rate_hz):
             shift += 1
         self._shift = shift
-        self._min_gap = int(self.MIN_INTERVAL_S * rate_hz + 0.5)
-        self._max_gap = int(self.MAX_INTERVAL_S * rate_hz + 0.5)
         self._n = 0  # samples seen
         self._mag = 1000
         self._base16 = -1  # baseline x 16, -1 until the first sample
         self._smooth = [0] * max(2, int(self.SMOOTH_S * rate_hz + 0.5))
         self._sum = 0
-        self._env = 0  # recent peak height (moving-sum units, i.e. 3 x mg)
+        self._lvl16 = 0  # mean |moving sum| x 16, ~2.5 s
+        self._motion16 = 0  # mean |dynamic| x 16, ~10 s
         self._in_lobe = False
         self._lobe_max = 0
         self._lobe_at = 0
-        self._last_step = -1  # sample index of the last candidate step
-        self._gaps = [0] * self.WINDOW  # last intervals between candidates (ring)
-        self._sorted = [0] * self.WINDOW
-        self._gi = 0  # intervals written to the ring in this bout
-        self._pending = 0  # steps held back until the rhythm is confirmed
-        self._counting = False  # the rhythm has been confirmed
-        self._doubling = False  # one lobe per stride: two steps each
-        self._stride_gap = int(self.STRIDE_MIN_S * rate_hz + 0.5)
-        self._cad_gap16 = 0  # smoothed interval per step x 16, for cadence
-        self._motion16 = 0  # mean |dynamic| x 16, ~10 s average
+        self._lobes = [0] * RING  # sample index of recent lobes (ring)
+        self._heights = [0] * RING  # their heights (moving-sum units)
+        self._nl = 0  # lobes seen
+        self._gaps = [0] * self.GATE_N
+        # Periodicity, at ~12.5 Hz: a walk's repeat is below 3 Hz.
+        dec = max(1, rate_hz // 12)
+        self._dec = dec
+        self._dsum = 0
+        w = self.WINDOW_S * rate_hz // dec
+        self._w = w
+        self._buf = [0] * (2 * w)  # every value written twice: any window is contiguous
+        self._bi = 0
+        self._x = [0] * w
+        self._lo = max(2, int(self.MIN_STEP_S * rate_hz / dec + 0.5))
+        self._hi = int(self.MAX_LAG_S * rate_hz / dec + 0.5)
+        self._r = [0] * (self._hi + 2)
+        self._arm = int(self.ARM_SWING_S * rate_hz / dec + 0.5)
+        self._stride = int(self.STRIDE_S * rate_hz / dec + 0.5)
+        self._evidence = 0  # r of the best repeat in the last window, per mille
+        self._seen16 = 0  # its step period, samples x 16
+        self._seen_per = 1  # steps per that period (2: a stride)
+        # The bout.
+        self._walking = False
+        self._period16 = 0  # tracked period, samples x 16, holding `_per` steps
+        self._per = 1
+        self._low = 0  # seconds below OFF
+        self._last = -1  # lobe the count is anchored on
+        self._upto = -1  # last lobe counted: nothing is counted twice
+        self._acc = 0  # carried fraction of a step, x 256
+        self._bout = 0  # steps counted in this bout
+        self._young = False  # the bout has not yet been re-read by a later window
+        self._was16 = 0  # the previous window's step period and per
+        self._was_per = 1
+        self._stopped = -1
+        self._prev16 = 0
+        self._prev_per = 1
+        self._min_sep = int(self.MIN_SEP_S * rate_hz + 0.5)
+        self._max_gap = int(self.MAX_GAP_S * rate_hz + 0.5)
 
     def feed(self, x_mg, y_mg, z_mg):
-        """Take one sample; return how many steps it confirmed (usually 0)."""
+        """Take one sample; return how many steps it confirmed (usually 0, a burst at a start)."""
         x = max(-MAX_MG, min(MAX_MG, x_mg))
         y = max(-MAX_MG, min(MAX_MG, y_mg))
         z = max(-MAX_MG, min(MAX_MG, z_mg))
@@ -100,101 +151,265 @@ class StepCounter:
         self._base16 = base16
         dyn = mag - (base16 >> 4)
         self._motion16 += ((abs(dyn) << 4) - self._motion16) >> (self._shift + 3)
-        # Moving sum over ~0.2 s: low-pass that merges the double bump of one heel strike.
         ring = self._smooth
         k = n % len(ring)
         self._sum += dyn - ring[k]
         ring[k] = dyn
         s = self._sum
-        thr = max(len(ring) * self.FLOOR_MG, self._env * self.PEAK_FRACTION_PCT // 100)
+        self._lvl16 += ((abs(s) << 4) - self._lvl16) >> 6
+        before = self.total
+        thr = max(len(ring) * self.FLOOR_MG, (self._lvl16 >> 4) * self.LOBE_PCT // 100)
         if self._in_lobe:
             if s > self._lobe_max:
                 self._lobe_max = s
                 self._lobe_at = n
-            if s < thr // 4:
+            if s < thr >> 2:
                 self._in_lobe = False
-                return self._candidate(self._lobe_at, self._lobe_max)
+                self._lobe(self._lobe_at, self._lobe_max)
         elif s > thr:
             self._in_lobe = True
             self._lobe_max = s
             self._lobe_at = n
-        if self._counting and n - self._last_step > self._max_gap:
-            self._end_bout()
-        return 0
+        self._dsum += s
+        if (n + 1) % self._dec == 0:
+            # Scaled to the recent level and clipped at twice it: |v| <= 32 keeps every
+            # product sum of the autocorrelation a small int.
+            v = self._dsum * 16 // (((self._lvl16 >> 4) + 1) * self._dec)
+            self._dsum = 0
+            v = max(-32, min(32, v))
+            i = self._bi
+            self._buf[i] = v
+            self._buf[i + self._w] = v
+            self._bi = (i + 1) % self._w
+        if (n + 1) % self.rate_hz == 0 and n + 1 >= self.WINDOW_S * self.rate_hz:
+            self._periodicity()
+            self._decide()
+        if self._walking and n - self._last > self._max_gap:
+            self._stop()
+        return self.total - before
 
-    def _candidate(self, at, height):
-        """A lobe ended with its maximum at sample `at`; decide whether it is a step."""
-        self._env += (height - self._env) >> 2
-        if self._last_step >= 0 and at - self._last_step < self._min_gap:
-            return 0  # too soon after the last one: part of the same impact
-        gap = at - self._last_step if self._last_step >= 0 else 0
-        self._last_step = at
-        if gap == 0 or gap > self._max_gap:
-            self._end_bout()
-            return 0
-        ring = self._gaps
-        ring[self._gi % self.WINDOW] = gap
-        self._gi += 1
-        filled = min(self._gi, self.WINDOW)
-        med = self._median(filled)
-        # Steps this gap stands for: 1, or 2 when a weak step between two strong ones was missed.
-        per = 2 if self._doubling else 1
-        if abs(gap - 2 * med) * 100 <= self.TOLERANCE_PCT * med and med * 2 <= self._max_gap:
-            per *= 2
-        if self._counting:
-            if self._steady(filled, med) * 100 < self.CONTINUE_PCT * filled:
-                self._end_bout()
-                return 0
-            self._confirm(per, gap)
-            return per
-        self._pending += per
-        if filled >= self.START and self._steady(filled, med) * 100 >= self.STEADY_PCT * filled:
-            self._counting = True
-            # A slow, very even rhythm of smooth lobes is the arm swinging once per stride.
-            self._doubling = med >= self._stride_gap and self._steady(filled, med, 12) == filled
-            got = self._pending + 1 if not self._doubling else 2 * (self._pending + 1)
-            self._pending = 0
-            self._cad_gap16 = med << 4
-            self.total += got
-            return got
-        return 0
+    def _lobe(self, at, height):
+        """A lobe ended with its maximum (`height`) at sample `at`."""
+        lobes = self._lobes
+        if self._nl and at - lobes[(self._nl - 1) % RING] < self._min_sep:
+            return
+        lobes[self._nl % RING] = at
+        self._heights[self._nl % RING] = height
+        self._nl += 1
+        if self._walking:
+            self._count(at)
+        elif self._nl > self.GATE_N and self._n >= self.WINDOW_S * self.rate_hz:
+            self._steady_train()  # once the window can tell a stride from a step
 
-    def _steady(self, filled, med, pct=0):
-        """How many of the last intervals lie within the tolerance of the median."""
-        tol = (pct or self.TOLERANCE_PCT) * med
-        n = 0
-        for i in range(filled):
-            g = self._gaps[i]
-            if abs(g - med) * 100 <= tol or abs(g - 2 * med) * 100 <= tol:
-                n += 1
-        return n
+    def _count(self, at):
+        """Add the steps between the anchor and this lobe (elapsed / period, remainder kept)."""
+        k = 1
+        if self._last < 0 or at - self._last > self._max_gap:
+            self._acc = 0
+        else:
+            self._acc += ((at - self._last) << 12) * self._per // self._period16
+            k = (self._acc + 128) >> 8
+            self._acc -= k << 8
+        self.total += k
+        self._bout += k
+        self._last = at
+        self._upto = at
 
-    def _median(self, filled):
-        srt = self._sorted
-        for i in range(filled):  # insertion sort into a preallocated list: no garbage
-            v = self._gaps[i]
-            j = i
-            while j > 0 and srt[j - 1] > v:
-                srt[j] = srt[j - 1]
-                j -= 1
-            srt[j] = v
-        return srt[filled // 2]
+    def _steady_train(self):
+        """Start a bout on GATE_N intervals between strong lobes, nearly all near their median."""
+        lobes = self._lobes
+        heights = self._heights
+        g = self._gaps
+        n = self.GATE_N
+        strong = (self._lvl16 >> 4) * self.GATE_LOBE_PCT // 100
+        got = 0
+        a = self._nl - 1
+        later = -1
+        oldest = max(0, self._nl - RING)
+        while got < n and a >= oldest:
+            if heights[a % RING] >= strong:
+                t = lobes[a % RING]
+                if later >= 0:
+                    v = later - t
+                    i = got
+                    while i > 0 and g[i - 1] > v:  # insertion sort into a preallocated list
+                        g[i] = g[i - 1]
+                        i -= 1
+                    g[i] = v
+                    got += 1
+                later = t
+            a -= 1
+        if got < n:
+            return
+        med = g[n >> 1]
+        if med > self._max_gap or self._motion16 < self.MIN_MOTION_MG << 4:
+            return
+        off = 0
+        for j in range(n):
+            if abs(g[j] - med) * 100 > self.GATE_PCT * med:
+                off += 1
+        if off > self.GATE_OFF:
+            return
+        self._period16 = med << 4
+        self._per = 1
+        # One strong lobe per stride (arm swing): the window's repeat says two steps per lobe.
+        if self._evidence and abs(2 * self._seen16 - self._seen_per * (med << 4)) * 100 <= (
+            self.GATE_PCT * self._seen_per * (med << 4)
+        ):
+            self._per = 2
+        self._start()
 
-    def _confirm(self, steps, gap):
-        self.total += steps
-        self._cad_gap16 += ((gap << 4) * 1 // steps - self._cad_gap16) >> 2
+    def _periodicity(self):
+        """Autocorrelation of the last window: evidence (r) and the step period it implies."""
+        w = self._w
+        buf = self._buf
+        x = self._x
+        start = self._bi
+        tot = 0
+        for i in range(w):
+            tot += buf[start + i]
+        m = (tot + (w >> 1)) // w
+        e = 0
+        for i in range(w):
+            v = buf[start + i] - m
+            x[i] = v
+            e += v * v
+        self._evidence = 0
+        if e <= 0:
+            return
+        r = self._r
+        lo = self._lo
+        hi = self._hi
+        for k in range(lo - 1, hi + 2):
+            acc = 0
+            for i in range(w - k):
+                acc += x[i] * x[i + k]
+            r[k] = acc * 1000 // e
+        best = 0
+        lag = 0
+        for k in range(lo, hi + 1):
+            if r[k] >= r[k - 1] and r[k] >= r[k + 1] and r[k] > best:
+                best = r[k]
+                lag = k
+        if lag == 0:
+            return
+        half = lag >= 2 * lo and (
+            self._half_r(lag) >= self.HALF * best // 1000
+            or (self._arm <= lag <= self._stride and self._half_r(lag) >= self.HALF_ARM)
+        )
+        p16 = self._refine(lag)
+        per = 1
+        if half:
+            p16 >>= 1
+        elif lag > self._stride or (lag >= self._arm and best >= self.ARM_R):
+            per = 2
+        self._evidence = best
+        self._seen16 = p16 * self._dec
+        self._seen_per = per
 
-    def _end_bout(self):
-        self._counting = False
-        self._doubling = False
-        self._gi = 0
-        self._pending = 0
+    def _half_r(self, lag):
+        r = self._r
+        h = lag >> 1
+        return r[h] if lag & 1 == 0 else (r[h] + r[h + 1]) >> 1
+
+    def _refine(self, k):
+        """Lag k in 1/16 steps, moved to the top of a parabola through r[k-1..k+1]."""
+        r = self._r
+        den = r[k - 1] - 2 * r[k] + r[k + 1]
+        d16 = 0
+        if den < 0:
+            d16 = max(-16, min(16, 8 * (r[k - 1] - r[k + 1]) // den))
+        return k * 16 + d16
+
+    def _decide(self):
+        """Once a second: start, keep or end the bout on the window's evidence."""
+        seen16 = self._seen16
+        seen_per = self._seen_per
+        # The same step period as a second ago: a walk's cadence holds, hand work's wanders.
+        steady = abs(seen16 * self._was_per - self._was16 * seen_per) * 100 <= (
+            self.STEADY_PCT * self._was16 * seen_per
+        )
+        self._was16 = seen16
+        self._was_per = seen_per
+        if self._walking:
+            if self._evidence >= self.OFF and self._track(seen16, seen_per):
+                self._low = 0
+                return
+            self._low += 1
+            if self._low > self.GRACE:
+                self._stop()
+            return
+        if not steady or self._evidence == 0 or self._motion16 < self.MIN_MOTION_MG << 4:
+            return
+        need = self.ON
+        if self._stopped >= 0 and self._n - self._stopped <= self.RESUME_S * self.rate_hz:
+            new = seen16 * self._prev_per
+            old = self._prev16 * seen_per
+            if abs(new - old) * 100 <= self.RESUME_PCT * old:
+                need = self.RESUME_ON
+        if self._evidence >= need:
+            self._period16 = seen16
+            self._per = seen_per
+            self._start()
+
+    def _track(self, p16, per):
+        """Follow the cadence: False if the window's period is not the walk's any more."""
+        cur = self._period16 * per  # both as step periods over a common denominator
+        new = p16 * self._per
+        if abs(2 * new - cur) * 100 <= self.TRACK_PCT * cur:
+            m = 1  # the window now sees the step where it saw the stride
+        else:
+            m = 0
+            for k in range(1, 4):  # 2 or 3 times the step: a harmonic, not a new cadence
+                if abs(new - k * cur) * 100 <= self.TRACK_PCT * k * cur:
+                    m = k
+                    break
+            if m == 0:
+                return False
+        per *= m
+        same_lag = abs(p16 - self._period16) * 100 <= self.TRACK_PCT * self._period16
+        if self._young and self._per == 1 and per == 2 and same_lag:
+            # The first window straddled the start and looked less even than the walk is:
+            # the lobes counted so far were strides, each two steps.
+            self.total += self._bout
+        self._young = False
+        self._period16 = p16
+        self._per = per
+        return True
+
+    def _start(self):
+        """Believe a walk: count it back to the first lobe of the continuous activity."""
+        self._walking = True
+        self._young = True  # until the next window has had its say
+        self._bout = 0
+        self._low = 0
+        self._last = -1
+        self._acc = 0
+        lobes = self._lobes
+        first = max(0, self._nl - RING)
+        since = self._n - self.RETRO_S * self.rate_hz
+        j = self._nl - 1
+        while j > first:
+            t = lobes[(j - 1) % RING]
+            if t <= self._upto or t < since or lobes[j % RING] - t > self._max_gap:
+                break
+            j -= 1
+        for i in range(j, self._nl):
+            t = lobes[i % RING]
+            if t > self._upto:
+                self._count(t)
+
+    def _stop(self):
+        self._walking = False
+        self._stopped = self._n
+        self._prev16 = self._period16
+        self._prev_per = self._per
 
     def cadence_spm(self):
         """Steps per minute of the current walking bout, 0 when not walking."""
-        if not self._counting or self._cad_gap16 <= 0:
+        if not self._walking or self._period16 <= 0:
             return 0
-        return 60 * 16 * self.rate_hz // self._cad_gap16
+        return 60 * 16 * self.rate_hz * self._per // self._period16
 
     def motion_mg(self):
         """Mean absolute dynamic acceleration over the last ~10 s, in milli-g."""
