@@ -16,7 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simulators.recordings import DATA, REPO, Recording, discover
+import numpy as np
+
+from simulators.recordings import DATA, REPO, Recording, _windows_from_series, discover
 
 DOC = REPO / "docs" / "accuracy.md"
 # The half of the step recordings the step counter's thresholds were tuned on ("tune"); the
@@ -40,6 +42,7 @@ BANGLE_LONG = {"steps-bangle/HughB-walk-1834", "steps-bangle/HughB-drive-18"}
 BEGIN, END = "<!-- accuracy:begin -->", "<!-- accuracy:end -->"
 PROFILE = {"sex": "m", "weight": 70.0, "age": 30, "rest_hr": 65}  # TROIKA: men aged 18-35
 HR_TRUSTED = 50
+STRAP_LAG_S = 5  # hr-bangle: the chest strap's delay, as measured by strap_lag_s (4-6 s)
 
 KCAL_SETUP = """
 from firmware.algo.energy import EnergyMeter, keytel_kcal_min
@@ -73,14 +76,59 @@ def _rows(rec: Recording) -> list[list[int]]:
     return rows
 
 
-def cpython_steps(rows: list[list[int]]) -> int:
-    """The same step counter run by CPython (determinism check)."""
+def cpython_steps(rows: list[list[int]]) -> tuple[int, list[int]]:
+    """The same step counter run by CPython (determinism check), and its evidence per second.
+
+    The evidence is the strength r (per mille) of the best repeat in each 10 s window, the
+    figure that starts a walking bout (StepCounter.ON); it shows how far apart walking and
+    hand work are on each kind of recording.
+    """
     from firmware.algo.steps import StepCounter
 
     counter = StepCounter(25)
-    for r in rows:
+    evidence = []
+    for i, r in enumerate(rows):
         counter.feed(r[1], r[2], r[3])
-    return counter.total
+        if (i + 1) % 25 == 0 and i + 1 >= 25 * counter.WINDOW_S:
+            evidence.append(counter._evidence)
+    return counter.total, evidence
+
+
+EVIDENCE_KINDS = (  # name fragment -> kind, for the evidence table
+    ("fast-walking", "SensorWatch fast walks"),
+    ("normal-walking", "SensorWatch normal walks"),
+    ("slow-walking", "SensorWatch slow walks"),
+    ("dishwasher", "SensorWatch hand work"),
+    ("dressing", "SensorWatch hand work"),
+    ("shoe-laces", "SensorWatch hand work"),
+    ("working", "SensorWatch desk and PC work"),
+    ("steps-bangle-zero", "Bangle.js zero-step files"),
+    ("drive", "Bangle.js drive"),
+    ("nosteps", "Bangle.js arm moving, no steps"),
+    ("static", "Bangle.js arm moving, no steps"),
+    ("stationary", "Bangle.js arm moving, no steps"),
+    ("steps-bangle/", "Bangle.js walks"),
+)
+
+
+def evidence_table(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Share of seconds whose 10 s window repeats at least as strongly as ON, OFF, ..."""
+    from firmware.algo.steps import StepCounter
+
+    kinds: dict[str, list[int]] = {}
+    for r in steps:
+        for fragment, kind in EVIDENCE_KINDS:
+            if fragment in r["name"]:
+                kinds.setdefault(kind, []).extend(r["evidence"])
+                break
+    out = []
+    for kind, values in kinds.items():
+        row: dict[str, Any] = {"kind": kind, "seconds": len(values)}
+        for level in (150, StepCounter.OFF, 350, StepCounter.ON):
+            share = sum(v >= level for v in values) / len(values) if values else 0.0
+            row[f"r>={level}"] = round(100.0 * share)
+        out.append(row)
+    return out
 
 
 def evaluate(data: Path = DATA, only: str = "") -> dict[str, Any]:
@@ -103,12 +151,21 @@ def evaluate(data: Path = DATA, only: str = "") -> dict[str, Any]:
             summary = band.summary()
             if "steps" in rec.truth:
                 half = split_half(rec.name, tune)
-                steps.append(_step_result(rec, summary["steps"], cpython_steps(rows), half))
+                total, evidence = cpython_steps(rows)
+                result = _step_result(rec, summary["steps"], total, half)
+                result["evidence"] = evidence
+                steps.append(result)
             if "hr_windows" in rec.truth:
                 hr.append(_hr_result(rec, band))
     finally:
         band.close()
-    return {"steps": steps, "hr": hr, "summary": summarise(steps, hr), "profile": PROFILE}
+    return {
+        "steps": steps,
+        "evidence": evidence_table(steps),
+        "hr": hr,
+        "summary": summarise(steps, hr),
+        "profile": PROFILE,
+    }
 
 
 def split_half(name: str, sensorwatch_tune: set[str]) -> str:
@@ -147,6 +204,45 @@ def _step_result(rec: Recording, counted: int, cpython: int, half: str) -> dict[
     }
 
 
+def strap_lag_s(rec: Recording, max_lag_s: int = 10) -> tuple[int, list[float]]:
+    """How late a strap's readings are, against the beats in the recording's own PPG.
+
+    Independent of the band's estimator: beats are the maxima of the band-passed PPG
+    (0.4 s apart at least), the beat-to-beat rate is compared with each strap reading taken
+    `lag` seconds later (median of the beats in the 5 s before), for lag = 0..max_lag_s.
+    Returns the lag with the smallest mean absolute difference and the whole curve.
+    """
+    assert rec.ppg is not None
+    x = rec.ppg.astype(float)
+    fs = 25.0
+
+    def smooth(v: np.ndarray, n: int) -> np.ndarray:
+        return np.convolve(v, np.ones(n) / n, mode="same")
+
+    y = smooth(x, 3) - smooth(x, 25)  # ~0.7-3 Hz
+    beats: list[int] = []
+    for i in range(1, len(y) - 1):
+        if y[i] > 0 and y[i] > y[i - 1] and y[i] >= y[i + 1]:
+            if beats and i - beats[-1] < 0.4 * fs:
+                if y[i] > y[beats[-1]]:
+                    beats[-1] = i
+                continue
+            beats.append(i)
+    bt = np.array(beats) / fs
+    rate_t, rate = bt[1:], 60.0 / np.diff(bt)
+    ok = (rate > 40) & (rate < 160)
+    rate_t, rate = rate_t[ok], rate[ok]
+    curve = []
+    for lag in range(max_lag_s + 1):
+        diffs = []
+        for t, bpm in rec.truth["hr_series"]:
+            inside = rate[(rate_t > t - lag - 5) & (rate_t <= t - lag)]
+            if t - lag > 6 and len(inside) >= 3:
+                diffs.append(abs(float(np.median(inside)) - bpm))
+        curve.append(round(statistics.fmean(diffs), 2) if len(diffs) > 5 else float("inf"))
+    return int(np.argmin(curve)), curve
+
+
 def _hr_result(rec: Recording, band: Any) -> dict[str, Any]:
     ref = {float(t): bpm for t, bpm in rec.truth["hr_windows"]}
     pairs = []
@@ -156,6 +252,23 @@ def _hr_result(rec: Recording, band: Any) -> dict[str, Any]:
             pairs.append(abs(bpm - ref[float(t)]))
             if conf >= HR_TRUSTED:
                 trusted.append(abs(bpm - ref[float(t)]))
+    strap: dict[str, Any] = {}
+    if "hr_series" in rec.truth:  # a chest strap: how late it is, and the error without it
+        lag, curve = strap_lag_s(rec)
+        moved = {
+            float(t): b
+            for t, b in _windows_from_series(rec.truth["hr_series"], rec.duration_s, STRAP_LAG_S)
+        }
+        late = [
+            abs(bpm - moved[float(t)])
+            for t, bpm, _c, _a, _d in band.windows
+            if float(t) in moved and bpm is not None
+        ]
+        strap = {
+            "strap_lag_s": lag,
+            "strap_lag_curve": curve,
+            "mae_strap_moved_bpm": round(statistics.fmean(late), 2) if late else None,
+        }
     kcal = band.mpy.eval_json(
         f"_kcal(_p_windows, {rec.truth['hr_windows']!r}, {PROFILE['sex']!r}, "
         f"{PROFILE['weight']!r}, {PROFILE['age']}, {PROFILE['rest_hr']})",
@@ -176,6 +289,7 @@ def _hr_result(rec: Recording, band: Any) -> dict[str, Any]:
         "keytel_est": round(raw_est, 2),
         "keytel_ref": round(raw_ref, 2),
         "keytel_error_pct": round(100.0 * (raw_est - raw_ref) / raw_ref, 1) if raw_ref else None,
+        **strap,
     }
 
 
@@ -217,6 +331,9 @@ def summarise(steps: list[dict[str, Any]], hr: list[dict[str, Any]]) -> dict[str
         out[f"{ds}_kcal_abs_error_pct"] = _mean(
             [abs(r["kcal_error_pct"]) for r in rows if r["kcal_error_pct"] is not None]
         )
+        moved = [r["mae_strap_moved_bpm"] for r in rows if r.get("mae_strap_moved_bpm")]
+        if moved:
+            out[f"{ds}_mae_strap_{STRAP_LAG_S}s_later_bpm"] = _mean(moved)
     return out
 
 
@@ -238,6 +355,19 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {r['duration_s']:.0f} | {r['truth']} | {r['counted']} | {err} "
             f"| {r['excess_per_min']:.2f} |"
         )
+    if result.get("evidence"):
+        levels = [k for k in result["evidence"][0] if k.startswith("r>=")]
+        lines += ["", "### How strongly each kind of recording repeats (steps)", ""]
+        lines.append(
+            "Share of seconds whose 10 s window has a repeat at least this strong (r per "
+            "mille; a bout starts at "
+            f"{levels[-1][3:]} and goes on down to {levels[1][3:]}):"
+        )
+        lines += ["", "| recording kind | seconds | " + " | ".join(levels) + " |"]
+        lines.append("|---|---|" + "---|" * len(levels))
+        for row in result["evidence"]:
+            shares = " | ".join(f"{row[k]} %" for k in levels)
+            lines.append(f"| {row['kind']} | {row['seconds']} | {shares} |")
     lines += ["", "### Heart rate and energy, every file", ""]
     lines.append(
         "| recording | windows | estimated | MAE BPM | trusted | MAE trusted | kcal est / ref "
@@ -251,6 +381,20 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {r['kcal_est']:.1f} / {r['kcal_ref']:.1f} | {_fmt(r['kcal_error_pct'], ' %')} "
             f"| {_fmt(r['keytel_error_pct'], ' %')} |"
         )
+    straps = [r for r in result["hr"] if "strap_lag_s" in r]
+    if straps:
+        lines += ["", "### The chest strap's delay (hr-bangle)", ""]
+        lines.append(
+            "| recording | PPG beats vs strap, MAE for lag 0..10 s | best lag s "
+            f"| MAE as aligned | MAE, strap {STRAP_LAG_S} s later |"
+        )
+        lines.append("|---|---|---|---|---|")
+        for r in straps:
+            curve = " ".join(f"{v:.1f}" for v in r["strap_lag_curve"])
+            lines.append(
+                f"| {r['name']} | {curve} | {r['strap_lag_s']} | {_fmt(r['mae_bpm'])} "
+                f"| {_fmt(r['mae_strap_moved_bpm'])} |"
+            )
     lines += ["", "### Summary", "", "| figure | value |", "|---|---|"]
     for k, v in result["summary"].items():
         lines.append(f"| {k} | {v} |")

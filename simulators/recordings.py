@@ -259,7 +259,10 @@ def read_hr_bangle(path: Path) -> Recording:
         note="VC31 PPG (HRM_r); reference: Bluetooth chest strap (BTHRM)",
     )
     series = [(t - t0, bpm) for t, bpm in ref]
-    recording.truth = {"hr_windows": _windows_from_series(series, recording.duration_s)}
+    recording.truth = {
+        "hr_windows": _windows_from_series(series, recording.duration_s),
+        "hr_series": [[round(t, 3), bpm] for t, bpm in series],  # the strap's own readings
+    }
     return recording
 
 
@@ -288,11 +291,17 @@ def read_welltory(folder: Path) -> Recording:
     return recording
 
 
-def _windows_from_series(series: list[tuple[float, float]], duration_s: float) -> list[list[float]]:
-    """Reference BPM per band window: the mean of the reference readings inside it."""
+def _windows_from_series(
+    series: list[tuple[float, float]], duration_s: float, lag_s: float = 0.0
+) -> list[list[float]]:
+    """Reference BPM per band window: the mean of the reference readings inside it.
+
+    lag_s > 0 takes the readings from lag_s later: a chest strap reports the rate of beats
+    a few seconds old (docs/accuracy.md measures by how much).
+    """
     out = []
     for t_end in hr_windows(duration_s):
-        inside = [bpm for t, bpm in series if t_end - WINDOW_S < t <= t_end]
+        inside = [bpm for t, bpm in series if t_end - WINDOW_S < t - lag_s <= t_end]
         if inside:
             out.append([t_end, round(sum(inside) / len(inside), 2)])
     return out
