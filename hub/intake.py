@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from hub import outbox as ob
 from hub import policy
@@ -23,8 +23,7 @@ REPLAY = "replay"  # counter below the window, or reused with other bytes
 EVENT_REPEAT_S = 600  # one unknown_band / malformed event per band per 10 minutes is enough
 
 
-@dataclass(frozen=True)
-class Heard:
+class Heard(NamedTuple):
     """One reassembled frame as it came off the air."""
 
     raw: bytes
@@ -33,8 +32,7 @@ class Heard:
     address: str = ""
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What became of a frame; `ack` is the counter to acknowledge to the band, if any."""
 
     verdict: str

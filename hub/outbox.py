@@ -7,9 +7,8 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from hub import policy
 
@@ -52,8 +51,7 @@ REFUSED = "refused"  # the outbox is full (policy.admit): not stored, not acknow
 DOWNLINK_TTL_S = 24 * 3600  # docs/mqtt.md: a downlink is kept a day at most
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One outbox entry ready to publish."""
 
     id: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from protocol.schema import TYPE_IDS
 
@@ -43,8 +44,7 @@ class Limits:
     max_events: int = 10_000  # reports about refused frames, oldest evicted first
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(NamedTuple):
     """What the outbox holds now and what the disk has left."""
 
     frames: int
