@@ -37,7 +37,7 @@ class BleSettings:
     connect_timeout_s: float = 10.0
     idle_disconnect_s: float = 3.0  # leave a band that has gone quiet, freeing the slot
     session_max_s: float = 120.0  # and one that talks for ever
-    stall_s: float = 120.0  # no advertisement at all for this long: restart scanning
+    stall_s: float = 120.0  # no advertisement for this long (no band connected): rescan
     reset_command: str = ""  # e.g. "btmgmt -i hci0 power off && ..." run on an adapter stall
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
 
@@ -160,8 +160,14 @@ class Radio:
                     f"{self.settings.schedule.storm_failures} failed connects in a row"
                 )
                 continue
-            if now - self._last_adv > self.settings.stall_s:
-                await self._recover(f"no advertisement for {self.settings.stall_s:.0f} s")
+            if not self.sessions and now - self._last_adv > self.settings.stall_s:
+                # Silence may be an empty village at night or a scan BlueZ quietly dropped:
+                # restarting the scan is cheap and harmless, so do it without an alarm.
+                log.info(
+                    "no advertisement: restarting the scan",
+                    extra={"silent_s": int(now - self._last_adv)},
+                )
+                await self._stop_scanner()
                 continue
             for band_id in self.scheduler.due(now, self.sink.pending_downlinks()):
                 self.scheduler.connecting(band_id)

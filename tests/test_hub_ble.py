@@ -106,7 +106,7 @@ def test_scanner_that_will_not_start_is_retried_and_reported(tmp_path: Path) -> 
     assert "InProgress" in json.dumps(faults)
 
 
-def test_silent_air_restarts_scanning_and_reports_a_stall(tmp_path: Path) -> None:
+def test_silent_air_restarts_scanning_without_raising_alarms(tmp_path: Path) -> None:
     with Mosquitto() as broker:
         cloud = CloudSide(broker.port, {}).start()
 
@@ -126,12 +126,11 @@ def test_silent_air_restarts_scanning_and_reports_a_stall(tmp_path: Path) -> Non
                 tmp_path, broker.port, world, radio=radio, SQJZ_HUB_BLE_STALL_S=1
             ):
                 await until(lambda: starts["n"] >= 3, 20, "scanner restarts")
-                stalls = lambda: any(e.get("code") == "stall" for e in cloud.events)  # noqa: E731
-                await until(stalls, 20, "a stall event")
+                await asyncio.sleep(0.5)
             await world.close()
             return starts["n"]
 
         restarts = asyncio.run(scenario())
         cloud.stop()
     assert restarts >= 3
-    assert all(e["kind"] == "adapter" for e in cloud.events if e.get("code") == "stall")
+    assert not cloud.events  # an empty village at night is not an alarm
