@@ -150,7 +150,9 @@ class Radio:
                     failures += 1
                     self.adapter_state = "error"
                     log.warning("scanning failed to start", extra={"error": str(exc)[:200]})
-                    self.sink.event("adapter", code="scan_start", detail=str(exc)[:200])
+                    if failures & (failures - 1) == 0:  # 1st, 2nd, 4th, 8th ...: no flood
+                        detail = f"{str(exc)[:200]} (failure {failures})"
+                        self.sink.event("adapter", code="scan_start", detail=detail)
                     await self._sleep(min(60.0, 2.0**failures))
                     continue
             now = self.clock()
