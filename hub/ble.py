@@ -224,6 +224,7 @@ class Radio:
         client = BleakClient(
             device,
             disconnected_callback=lambda _c: lost.set(),
+            services=[gatt.SERVICE_UUID],
             timeout=self.settings.connect_timeout_s,
             **kwargs,
         )

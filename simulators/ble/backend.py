@@ -217,6 +217,9 @@ class BumbleClient(BaseBleakClient):
             if isinstance(details, Advertisement)
             else hci.Address(self.address, hci.Address.RANDOM_DEVICE_ADDRESS)
         )
+        # bleak passes `services=` through: discover only those (fewer round trips to connect).
+        wanted = kwargs.get("services")
+        self._wanted: list[str] = sorted(wanted) if wanted else []
         self._connection: Connection | None = None
         self._peer: Peer | None = None
         self._subscriptions: dict[int, Callable[[bytes], None]] = {}
@@ -258,8 +261,12 @@ class BumbleClient(BaseBleakClient):
     async def _discover(self) -> None:
         collection = BleakGATTServiceCollection()
         peer = self._require_peer()
-        await peer.discover_services()
-        for service in peer.services:
+        if self._wanted:
+            found = [svc for uuid in self._wanted for svc in await peer.discover_service(uuid)]
+        else:
+            await peer.discover_services()
+            found = list(peer.services)
+        for service in found:
             await service.discover_characteristics()
             bs = BleakGATTService(service, service.handle, uuid_str(service.uuid))
             collection.add_service(bs)
