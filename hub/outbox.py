@@ -253,10 +253,17 @@ class Outbox:
         """Forget published entries (only those the broker acknowledged); returns frames."""
         if not ids:
             return 0
-        frames = 0
         # A deletion lost in a power cut only republishes a frame the cloud deduplicates, so
         # it need not wait for an fsync (WAL + NORMAL); storing a frame always does.
         self.db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            frames = self._delete(ids)
+        finally:  # never leave stored frames without their fsync
+            self.db.execute(f"PRAGMA synchronous={self.synchronous}")
+        return frames
+
+    def _delete(self, ids: list[int]) -> int:
+        frames = 0
         with self.batch():
             for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
                 chunk = ids[start : start + 500]
@@ -276,7 +283,6 @@ class Outbox:
                     self._heartbeats -= priority == policy.PRIORITY_HEARTBEAT
             self.count("frames_published_total", frames)
             self.count("events_published_total", len(ids) - frames)
-        self.db.execute(f"PRAGMA synchronous={self.synchronous}")
         return frames
 
     def mark_held(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,15 @@ def test_a_failed_batch_rolls_back_everything(tmp_path: Path) -> None:
         box.add_frame(1, 1, ACT, bytes(90), 0, 0, 0, False)
         raise RuntimeError("power cut")
     assert box.depth() == 0 and box.next_rows(5) == []
+
+
+def test_a_failed_delete_leaves_frames_stored_and_full_fsync_back_on(tmp_path: Path) -> None:
+    box = ob.Outbox(tmp_path / "o.db")
+    _add(box, 1, 1)
+    box.db.execute(
+        "CREATE TRIGGER no_delete BEFORE DELETE ON outbox BEGIN SELECT RAISE(ABORT, 'disk'); END"
+    )
+    with pytest.raises(sqlite3.IntegrityError):
+        box.delete([r.id for r in box.next_rows(5)])
+    assert box.depth() == 1 and len(box.next_rows(5)) == 1
+    assert box.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again
