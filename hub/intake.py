@@ -18,7 +18,8 @@ DUPLICATE = "duplicate"  # stored or forwarded before: acknowledge again
 REFUSED_FULL = "refused_full"  # outbox full: not acknowledged, the band keeps it
 FORGED = "forged"  # signature does not verify against the synced key: alarm
 MALFORMED = "malformed"  # not a frame
-REPLAY = "replay"  # counter below the window, or reused with other bytes
+REPLAY = "replay"  # counter reused with other bytes (cloned key or a broken band counter)
+LATE = "late"  # below the hub's window: forwarded for the cloud, which keeps history, to judge
 
 EVENT_REPEAT_S = 600  # one unknown_band / malformed event per band per 10 minutes is enough
 
@@ -99,16 +100,12 @@ class Intake:
         state = self.windows.get(frame.band_id, replay.EMPTY)
         verdict, new_state, _gap = replay.check(state, frame.counter)
         if verdict == replay.STALE:
-            self.store.count("replay_total")
-            self._event(
-                "replay",
-                now,
-                band_id=frame.band_id,
-                code="replay",
-                detail=f"counter {frame.counter} below the window (hub high {state[0]})",
-                frame_hex=item.raw.hex(),
-            )
-            return Outcome(REPLAY, None, frame.band_id, "replay")
+            # Below the window the hub cannot tell a late frame from a replayed one; the cloud,
+            # which keeps every accepted frame, can. Refusing would leave the band resending a
+            # genuine frame forever, so forward it (the window stays as it is) and acknowledge.
+            self.store.count("stale_forwarded_total")
+            outcome = self._store(frame, item, now, held, flags, state)
+            return outcome._replace(verdict=LATE) if outcome.verdict == ACCEPTED else outcome
         if verdict == replay.DUPLICATE:
             self.store.count("duplicates_total")
             return Outcome(DUPLICATE, frame.counter, frame.band_id)

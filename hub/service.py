@@ -196,6 +196,7 @@ class HubService:
             "malformed_total": stats.get("malformed_total", 0),
             "unknown_band_total": stats.get("unknown_band_total", 0),
             "replay_total": stats.get("replay_total", 0),
+            "stale_forwarded_total": stats.get("stale_forwarded_total", 0),
             "refused_full_total": stats.get("refused_full_total", 0),
             "dropped_heartbeats_total": stats.get("dropped_heartbeats_total", 0),
             "dropped_events_total": stats.get("dropped_events_total", 0),

@@ -85,15 +85,31 @@ def test_unknown_band_is_forwarded_unverified_and_reported(tmp_path: Path) -> No
     assert [e["kind"] for e in _events(i)] == ["unknown_band"]
 
 
-def test_duplicates_are_acknowledged_again_and_stale_counters_refused(tmp_path: Path) -> None:
+def test_duplicates_are_acknowledged_again_and_stale_counters_forwarded(tmp_path: Path) -> None:
     band = LoadBand(9)
     i = _intake(tmp_path, [band])
     frames = [band.make("activity") for _ in range(70)]
     assert all(o.verdict == it.ACCEPTED for o in i.process([_heard(f) for f in frames], NOW))
     out = i.process([_heard(frames[69]), _heard(frames[10]), _heard(frames[2])], NOW)
-    assert [o.verdict for o in out] == [it.DUPLICATE, it.DUPLICATE, it.REPLAY]
-    assert [o.ack for o in out] == [69, 10, None]
+    # frames[2] is still in the outbox (no PUBACK yet): a duplicate there too.
+    assert [o.verdict for o in out] == [it.DUPLICATE, it.DUPLICATE, it.DUPLICATE]
+    assert [o.ack for o in out] == [69, 10, 2]
     assert i.store.depth() == 70
+
+
+def test_a_stale_counter_is_forwarded_for_the_cloud_to_judge(tmp_path: Path) -> None:
+    # A band that moved on to another hub comes back with a frame this hub never stored,
+    # far below the hub's window: refusing it would leave the band resending it forever.
+    band = LoadBand(9)
+    i = _intake(tmp_path, [band])
+    frames = [band.make("activity") for _ in range(100)]
+    assert all(o.verdict == it.ACCEPTED for o in i.process([_heard(f) for f in frames[5:]], NOW))
+    window = i.windows[9]
+    out = i.process([_heard(frames[0])], NOW)
+    assert [(o.verdict, o.ack) for o in out] == [(it.LATE, 0)]
+    assert i.windows[9] == window  # the window does not move back
+    assert i.store.stats["stale_forwarded_total"] == 1
+    assert i.store.depth() == 96
 
 
 def test_replay_window_survives_a_restart(tmp_path: Path) -> None:
