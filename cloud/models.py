@@ -18,6 +18,7 @@ from pydantic import (
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -96,11 +97,20 @@ class CaseCreate(Strict):
     term_end: dt.date
     office_id: int
     village_id: int
+    # The deciding authority's own duties (Art. 20): notice in 5 days, documents in 10. Opening
+    # a case usually means the documents arrived (today unless given); or only the notice did.
+    notice_received_on: dt.date | None = None
+    documents_received_on: dt.date | None = None
+    documents_pending: bool = False
 
     @model_validator(mode="after")
     def _term(self) -> CaseCreate:
         if self.term_end <= self.term_start:
             raise ValueError("term_end must be after term_start / 矫正期限结束须晚于开始")
+        if self.documents_pending and self.documents_received_on is not None:
+            raise ValueError(
+                "documents are either pending or received on a date / 法律文书未送达与送达日期矛盾"
+            )
         return self
 
 
@@ -278,6 +288,9 @@ class HubCreate(Strict):
 class BandAssign(Strict):
     person_id: int | None
     sos_location: bool = False
+    # Measured at hand-over for the band's energy estimate (profile downlink); not stored.
+    weight_kg: int | None = Field(None, ge=20, le=250)
+    rest_hr: int | None = Field(None, ge=30, le=120)
 
 
 class EnrolmentStart(Strict):
@@ -287,3 +300,47 @@ class EnrolmentStart(Strict):
 
 class EnrolmentComplete(Strict):
     frame: str = Field(pattern=r"^[0-9a-fA-F]{172,222}$")
+
+
+class DocumentsReceived(Strict):
+    """The deciding authority's documents arrived after the case was opened on its notice."""
+
+    received_on: dt.date
+    note: Note = ""
+
+
+class LeaveReturn(Strict):
+    """销假: the person is back and reported in (today unless a date is given)."""
+
+    returned_on: dt.date | None = None
+    note: Note = ""
+
+
+class ResidenceChangeCreate(Strict):
+    """迁居 within the county (Art. 27): a new village, address and moving date."""
+
+    to_village_id: int
+    new_address: Address
+    moves_on: dt.date
+    reason: Text
+
+
+class ResidenceDecision(Strict):
+    approve: bool
+    note: Note = ""
+
+
+class ArrestRequestCreate(Strict):
+    """Art. 47: ask the court to arrest, with a revocation proposal."""
+
+    ground: Literal["flight", "danger"]
+    facts: Text
+    court: Name
+
+
+class ArrestDecision(Strict):
+    """The court's decision on an arrest request, as the bureau received it."""
+
+    arrested: bool
+    document_no: Name
+    decided_at: dt.datetime

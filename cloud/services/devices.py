@@ -7,11 +7,12 @@ import logging
 from typing import Any
 
 from cloud import auth, enrol, models
+from cloud.domain import wearer
 from cloud.domain.roles import SYSTEM, Actor
 from cloud.runtime import Runtime
 from cloud.services import positioning
 from cloud.services.alerts import raise_and_broadcast
-from cloud.services.common import RefusedError
+from cloud.services.common import RefusedError, local_date
 from protocol.frame import parse as parse_frame
 
 log = logging.getLogger("sqjz.cloud.devices")
@@ -156,12 +157,15 @@ def complete_enrolment(
             at=now,
         )
     rt.publish_configs()
+    # The band now holds K_dl: give it UTC at once, or every frame it signs is TIME_UNSYNCED.
+    positioning.send_downlink(rt, int(row["band_id"]), "time_sync", wearer.time_sync_fields())
     return {"band_id": row["band_id"], "enrolled": True}
 
 
 def assign_band(rt: Runtime, actor: Actor, band_id: int, body: models.BandAssign) -> dict[str, Any]:
     """Give a band to a person (or take it back); records the SOS-location opt-in."""
     s, now = rt.store, rt.now()
+    profile = None
     with s.tx():
         s.band(band_id)
         if body.person_id is not None:
@@ -172,15 +176,22 @@ def assign_band(rt: Runtime, actor: Actor, band_id: int, body: models.BandAssign
                 "UPDATE bands SET person_id = NULL WHERE person_id = ? AND band_id != ?",
                 (body.person_id, band_id),
             )
+            profile = wearer.profile_fields(person, body.weight_kg, body.rest_hr, local_date(now))
         s.update(
             "bands",
             "band_id",
             band_id,
             {"person_id": body.person_id, "sos_location": int(body.sos_location)},
         )
-        s.audit(actor, "band.assign", "band", band_id, body.model_dump(), at=now)
+        # Weight and resting heart rate are health data: the audit log says only that they went.
+        detail = body.model_dump(exclude={"weight_kg", "rest_hr"}) | {"profile": bool(profile)}
+        s.audit(actor, "band.assign", "band", band_id, detail, at=now)
     if body.person_id is not None:
         positioning.push_permissions(rt, body.person_id)
+        # Handed over, perhaps days after enrolment: the band may have restarted since.
+        positioning.send_downlink(rt, band_id, "time_sync", wearer.time_sync_fields())
+        if profile is not None:
+            positioning.send_downlink(rt, band_id, "profile", profile)
     else:
         rt.publish_configs()
     return {k: v for k, v in s.band(band_id).items() if k not in ("public_key", "dl_key")} | {

@@ -160,7 +160,12 @@ def push_permissions(rt: Runtime, person_id: int) -> None:
         rt,
         int(band["band_id"]),
         "config",
-        {"activity_s": 300, "heartbeat_s": 600, "config": bits, "presence_until": until},
+        {
+            "activity_s": rt.settings.band_activity_s,
+            "heartbeat_s": rt.settings.band_heartbeat_s,
+            "config": bits,
+            "presence_until": until,
+        },
     )
 
 
