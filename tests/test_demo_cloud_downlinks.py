@@ -94,7 +94,7 @@ def test_without_weight_no_profile_is_guessed(county: County) -> None:
 
 
 def test_an_impossible_weight_is_refused_and_assigns_nothing(county: County) -> None:
-    band, person = _supervised_with_band(county)
+    _band, person = _supervised_with_band(county)
     published = _capture(county)
     r = county.call(
         "admin",
