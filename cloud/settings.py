@@ -63,6 +63,9 @@ class Settings(BaseModel):
     leave_county_max_days: int = 30
     leave_window_days: int = 60
     correction_reply_days: int = 15
+    # Report to the new 司法所 after an approved move within the county (local practice; the
+    # Measures set 7 days for a move to another county, used here by analogy).
+    residence_report_days: int = Field(7, ge=1, le=30)
     out_of_contact_warning_days: int = 10
     # Retention in days per data kind (see docs/cloud.md).
     retain_frames_days: int = 3 * 365

@@ -9,6 +9,7 @@ import pytest
 
 from cloud.domain.roles import SYSTEM
 from cloud.services.positioning import expire
+from cloud.store.migrations import MIGRATIONS
 from cloud.testkit import PASSWORD, BandSim, County, id_number
 
 
@@ -26,7 +27,7 @@ def counts(c: County) -> dict[str, int]:
 
 
 def test_fresh_data_folder_is_migrated_and_login_works(county: County) -> None:
-    assert county.rt.store.applied == [1, 2, 3]
+    assert county.rt.store.applied == [v for v, _name, _sql in MIGRATIONS]
     r = county.call("office", "GET", "/api/v1/auth/me")
     assert r.json()["role"] == "office"
 
@@ -35,9 +36,13 @@ def test_case_through_every_stage_with_deadlines_notices_and_audit(county: Count
     case_id = county.open_case("notified")
     c = county.call("office", "GET", f"/api/v1/cases/{case_id}").json()
     assert c["stage"] == "notified"
-    assert [(d["kind"], d["due_on"]) for d in c["deadlines"]] == [
-        ("report", "2025-12-08")
-    ]  # 28 Nov + 10
+    assert [(d["kind"], d["due_on"], d["party"]) for d in c["deadlines"]] == [
+        ("report", "2025-12-08", "bureau"),  # 28 Nov + 10
+        ("authority_notice", "2025-12-03", "authority"),  # Art. 20: 5 days
+        ("documents", "2025-12-08", "authority"),  # Art. 20: 10 days
+    ]
+    # Opening the case records the documents as received today (30 Nov): both duties met.
+    assert [d["met_on"] for d in c["deadlines"][1:]] == ["2025-11-30", "2025-11-30"]
     case_id = county.open_case("supervising", id_number=id_number(2))
     c = county.call("office", "GET", f"/api/v1/cases/{case_id}").json()
     assert [e["to_stage"] for e in c["case_events"]] == [
@@ -265,10 +270,19 @@ def test_leave_tiers_through_the_api(county: County) -> None:
         for n in c["notices"]
     )
     assert sum(d["kind"] == "leave_return" for d in c["deadlines"]) == 2
-    assert (
-        county.call("office", "POST", f"/api/v1/leave/{short['id']}/returned").json()["status"]
-        == "returned"
-    )
+    county.set_date("2025-12-06")  # back a day early
+    r = county.call("office", "POST", f"/api/v1/leave/{short['id']}/returned")
+    assert r.json()["status"] == "returned" and r.json()["late_days"] == 0
+    returns = [
+        d
+        for d in county.call("office", "GET", f"/api/v1/cases/{case_id}").json()["deadlines"]
+        if d["kind"] == "leave_return"
+    ]
+    # Only this leave's return deadline is met; the long leave's stays open.
+    assert [(d["source"], d["met_on"]) for d in returns] == [
+        (f"leave:{short['id']}", "2025-12-06"),
+        (f"leave:{long['id']}", None),
+    ]
     r = county.call(
         "office",
         "POST",
@@ -327,13 +341,13 @@ def test_sanctions_proposals_and_ruling_deadline(county: County) -> None:
         "county_head", "POST", f"/api/v1/sanctions/{p['id']}/decision", json={"approve": True}
     ).json()
     assert sent["status"] == "sent" and sent["due_on"] == "2025-12-30"  # Art. 48: 30 days
-    r = county.call(
-        "office",
-        "POST",
-        f"/api/v1/sanctions/{p['id']}/ruling",
-        json={"outcome": "granted", "document_no": "(2025)撤1", "ruled_on": "2025-12-20"},
-    )
+    ruling = {"outcome": "granted", "document_no": "(2025)撤1", "ruled_on": "2025-12-20"}
+    r = county.call("office", "POST", f"/api/v1/sanctions/{p['id']}/ruling", json=ruling)
+    assert r.status_code == 422 and "future" in r.json()["detail"]  # not yet 20 Dec
+    county.set_date("2025-12-21")
+    r = county.call("office", "POST", f"/api/v1/sanctions/{p['id']}/ruling", json=ruling)
     assert r.json()["status"] == "ruled"
+    assert (r.json()["ruling_no"], r.json()["ruled_on"]) == ("(2025)撤1", "2025-12-20")
     county.call("office", "POST", f"/api/v1/sanctions/{w2['id']}/corrected")
     assert county.call("office", "GET", f"/api/v1/cases/{case_id}/suggestions").json() == []
 

@@ -85,6 +85,31 @@ def arrest_decision_due(requested_at: dt.datetime) -> dt.datetime:
     return requested_at + dt.timedelta(hours=48)
 
 
+def custody_limit(arrested_on: dt.date) -> Deadline:
+    """Custody after an arrest under Art. 47 lasts at most 30 days.
+
+    Not moved past holidays: a period of custody ends when it ends (Criminal Procedure Law
+    Art. 105: 在押期间...不得因节假日而延长).
+    """
+    return Deadline("custody_limit", arrested_on + dt.timedelta(days=30), "社区矫正法第四十七条")
+
+
+def residence_report_due(decided_on: dt.date, days: int, cal: Calendar) -> Deadline:
+    """After an approved move within the county, report to the new 司法所 (period configured)."""
+    due = calendar_days(decided_on, days, cal)
+    return Deadline(
+        "residence_report",
+        due,
+        "社区矫正法第二十七条 (迁居；报到期限可配置)",
+        _provisional(cal, decided_on, due),
+    )
+
+
+def leave_return_due(ends_on: dt.date) -> Deadline:
+    """Back from leave, and reported, by the leave's last day (Measures, check article)."""
+    return Deadline("leave_return", ends_on, "实施办法第二十八条 (外出期满前返回并报告)")
+
+
 def correction_reply_due(filed_on: dt.date, days: int, cal: Calendar) -> Deadline:
     """Written reply to a procuratorate correction notice (law Art. 62; period configured)."""
     due = calendar_days(filed_on, days, cal)

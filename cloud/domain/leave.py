@@ -79,3 +79,17 @@ def may_decide(role: str, tier: str) -> bool:
     A 'superior' leave is decided by the next level up; the county head records that decision.
     """
     return tier in DECIDERS.get(role, ())
+
+
+def return_lateness(
+    starts_on: dt.date, ends_on: dt.date, returned_on: dt.date, today: dt.date
+) -> int:
+    """Days a return from leave came after the leave's last day (0 when on time).
+
+    A return is recorded on or after the day the leave started and never in the future.
+    """
+    if returned_on > today:
+        raise ValueError("a return cannot be recorded for a future date / 销假日期不能晚于今天")
+    if returned_on < starts_on:
+        raise ValueError("the return is before the leave started / 销假日期早于外出开始日期")
+    return max(0, (returned_on - ends_on).days)

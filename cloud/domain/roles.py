@@ -55,6 +55,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "notice.read",
             "notice.answer",
             "band.manage",
+            "residence.decide",
         }
     ),
     # Read-only oversight of its region (law Art. 8, 62), plus its correction notices.

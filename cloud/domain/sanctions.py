@@ -33,6 +33,12 @@ DECIDER_ROLES = {
 }
 
 
+# Art. 47: with a proposal to revoke probation or parole, the bureau may ask the court to arrest.
+ARREST_KINDS = ("revoke_probation", "revoke_parole")
+ARREST_GROUNDS = {"flight": "可能逃跑", "danger": "可能发生社会危险"}
+RULING_OUTCOMES = {"granted": "准予（裁定撤销/决定收监/予以处罚）", "refused": "不予准许"}
+
+
 class SanctionError(ValueError):
     """A reward or penalty the rules do not allow; the message says why."""
 
@@ -49,6 +55,35 @@ def check_sanction(kind: str, case_type: str, reason: str, evidence: list[Any]) 
         raise SanctionError(
             "a proposal carries its evidence (Art. 46: 说明理由，并提供有关证据材料)"
         )
+
+
+def check_arrest_request(
+    kind: str, status: str, ground: str, facts: str, earlier_requests: int
+) -> None:
+    """An arrest request goes with a filed revocation proposal, once, with its ground and facts."""
+    if kind not in ARREST_KINDS:
+        raise SanctionError(
+            "an arrest request accompanies a proposal to revoke probation or parole (Art. 47)"
+        )
+    if status != "sent":
+        raise SanctionError(
+            "the arrest request is filed with the signed revocation proposal (Art. 47 同时提请); "
+            f"this proposal is {status}"
+        )
+    if ground not in ARREST_GROUNDS:
+        raise SanctionError("ground must be flight (可能逃跑) or danger (可能发生社会危险)")
+    if not facts.strip():
+        raise SanctionError("the facts showing the risk are required")
+    if earlier_requests:
+        raise SanctionError("an arrest has already been requested with this proposal")
+
+
+def check_ruling(kind: str, status: str) -> None:
+    """Only a proposal sent to its authority receives a ruling."""
+    if kind not in PROPOSALS:
+        raise SanctionError(f"{KINDS.get(kind, kind)} is decided by the bureau, not ruled on")
+    if status != "sent":
+        raise SanctionError(f"sanction is {status}, not awaiting a ruling")
 
 
 class Thresholds(NamedTuple):
@@ -90,6 +125,17 @@ def suggestions(facts: Mapping[str, Any], t: Thresholds | None = None) -> list[S
         )
     elif lost > 0:
         out.append(Suggestion("admonition", "脱离监管未超过十日 (实施办法第三十四条)"))
+    late = int(facts.get("late_return_days", 0))
+    if late > t.out_of_contact_warning_days:
+        out.append(
+            Suggestion(
+                "warning",
+                f"逾期未归超过{t.out_of_contact_warning_days}日，按脱离监管处理"
+                " (实施办法第三十五条, check)",
+            )
+        )
+    elif late > 0:
+        out.append(Suggestion("admonition", "违反外出规定，逾期返回 (实施办法第三十四条, check)"))
     if int(facts.get("admonitions_uncorrected", 0)) >= t.admonitions_for_warning:
         out.append(Suggestion("warning", "受到两次训诫仍不改正 (实施办法第三十五条)"))
     if int(facts.get("warnings_uncorrected", 0)) >= t.warnings_for_revocation and revoke:

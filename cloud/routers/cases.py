@@ -64,6 +64,8 @@ def case_detail(request: Request, actor: Actor, case_id: int) -> dict[str, Any]:
         "positioning_orders",
         "notices",
         "deadlines",
+        "residence_changes",
+        "arrest_requests",
     ):
         case[table] = s.rows_for_case(table, case_id)
     return case
@@ -82,6 +84,17 @@ def act(
     if model is None:
         raise HTTPException(422, f"action must be one of {', '.join(service.ACT_MODELS)}")
     return service.act(rt_of(request), actor, case_id, action, parse(model, body))
+
+
+@router.post("/cases/{case_id}/documents")
+def documents(
+    case_id: int,
+    body: models.DocumentsReceived,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("case.write"))],
+) -> dict[str, Any]:
+    """The deciding authority's documents arrived (closes its Art. 20 deadlines, lateness kept)."""
+    return service.record_documents(rt_of(request), actor, case_id, body)
 
 
 @router.post("/cases/{case_id}/checkins", status_code=201)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request
 
 from cloud import auth, models
 from cloud.domain.roles import Actor
 from cloud.routers.deps import rt_of
-from cloud.services import positioning, supervision
+from cloud.services import arrest, positioning, residence, supervision
 
 router = APIRouter(prefix="/api/v1", tags=["supervision"])
 
@@ -38,10 +38,35 @@ def decide_leave(
 
 @router.post("/leave/{leave_id}/returned")
 def leave_returned(
-    leave_id: int, request: Request, actor: Annotated[Actor, Depends(auth.require("case.write"))]
+    leave_id: int,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("case.write"))],
+    body: Annotated[models.LeaveReturn | None, Body()] = None,
 ) -> dict[str, Any]:
-    """The person is back."""
-    return supervision.leave_returned(rt_of(request), actor, leave_id)
+    """销假: the person is back (today unless returned_on is given; late needs a note)."""
+    return supervision.leave_returned(rt_of(request), actor, leave_id, body)
+
+
+@router.post("/cases/{case_id}/residence-changes", status_code=201)
+def request_residence_change(
+    case_id: int,
+    body: models.ResidenceChangeCreate,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("case.write"))],
+) -> dict[str, Any]:
+    """迁居 within the county: a new village of this county, for the county bureau to approve."""
+    return residence.request(rt_of(request), actor, case_id, body)
+
+
+@router.post("/residence-changes/{change_id}/decision")
+def decide_residence_change(
+    change_id: int,
+    body: models.ResidenceDecision,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("residence.decide"))],
+) -> dict[str, Any]:
+    """The county bureau approves (the case moves to the new 司法所) or refuses."""
+    return residence.decide(rt_of(request), actor, change_id, body)
 
 
 @router.post("/cases/{case_id}/sanctions", status_code=201)
@@ -75,6 +100,28 @@ def ruling(
 ) -> dict[str, Any]:
     """The court's or authority's ruling on a proposal."""
     return supervision.rule(rt_of(request), actor, sanction_id, body)
+
+
+@router.post("/sanctions/{sanction_id}/arrest-request", status_code=201)
+def request_arrest(
+    sanction_id: int,
+    body: models.ArrestRequestCreate,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("sanction.decide"))],
+) -> dict[str, Any]:
+    """Art. 47: with a filed revocation proposal, ask the court to arrest (it decides in 48 h)."""
+    return arrest.request(rt_of(request), actor, sanction_id, body)
+
+
+@router.post("/arrest-requests/{request_id}/decision")
+def arrest_decision(
+    request_id: int,
+    body: models.ArrestDecision,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("case.write"))],
+) -> dict[str, Any]:
+    """The court's decision on an arrest request, as received."""
+    return arrest.record_decision(rt_of(request), actor, request_id, body)
 
 
 @router.post("/sanctions/{sanction_id}/corrected")

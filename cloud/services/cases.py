@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -70,6 +71,7 @@ def open_case(rt: Runtime, actor: Actor, body: models.CaseCreate) -> int:
         )
         due = dl.report_due(body.effective_on, rt.calendar)
         add_deadline(rt, due, body.office_id, case_id=case_id)
+        _authority_deadlines(rt, body, case_id, local_date(now), now)
         s.insert(
             "case_events",
             {
@@ -98,8 +100,16 @@ def add_deadline(
     unit_id: int,
     case_id: int | None = None,
     assessment_id: int | None = None,
+    party: str = "bureau",
+    source: str | None = None,
+    due_at: int | None = None,
 ) -> int:
-    """Store a computed deadline (inside the caller's transaction)."""
+    """Store a computed deadline (inside the caller's transaction).
+
+    `party` says whose duty it is: the bureau's own, or the deciding authority's (Art. 20) that
+    the bureau watches; `source` ties it to the act that created it; `due_at` is an exact
+    instant where the law counts hours (Art. 47: 48 hours).
+    """
     return rt.store.insert(
         "deadlines",
         {
@@ -110,8 +120,60 @@ def add_deadline(
             "due_on": d.due.isoformat(),
             "basis": d.basis,
             "provisional": int(d.provisional),
+            "party": party,
+            "source": source,
+            "due_at": due_at,
         },
     )
+
+
+def _authority_deadlines(
+    rt: Runtime, body: models.CaseCreate, case_id: int, today: dt.date, now: int
+) -> None:
+    """The deciding authority's notice (5 days) and documents (10 days), met or still open."""
+    documents = None if body.documents_pending else (body.documents_received_on or today)
+    arrived = [d for d in (body.notice_received_on, documents) if d is not None]
+    if any(d > today for d in arrived):
+        raise RefusedError("a notice or documents cannot arrive in the future / 收到日期晚于今天")
+    met = {"authority_notice": min(arrived) if arrived else None, "documents": documents}
+    for d in dl.documents_due(body.effective_on, rt.calendar):
+        did = add_deadline(rt, d, body.office_id, case_id=case_id, party="authority")
+        day = met[d.kind]
+        if day is not None:
+            rt.store.update("deadlines", "id", did, {"done_at": now, "met_on": day.isoformat()})
+
+
+def record_documents(
+    rt: Runtime, actor: Actor, case_id: int, body: models.DocumentsReceived
+) -> dict[str, Any]:
+    """The authority's documents arrived after the case was opened on its notice (Art. 20)."""
+    s, now = rt.store, rt.now()
+    with s.tx():
+        case = s.case(case_id)
+        check_case_scope(actor, case)
+        if case["closed_at"]:
+            raise RefusedError("the case is closed")
+        if body.received_on > local_date(now):
+            raise RefusedError("documents cannot arrive in the future / 送达日期晚于今天")
+        closed = s.close_deadlines(
+            case_id, ["documents", "authority_notice"], now, met_on=body.received_on.isoformat()
+        )
+        if not closed:
+            raise RefusedError(
+                "the documents are already recorded as received / 法律文书已登记送达"
+            )
+        s.insert(
+            "case_events",
+            {
+                "case_id": case_id,
+                "at": now,
+                "action": "documents",
+                "actor_id": actor.id,
+                "detail": body.model_dump(mode="json"),
+            },
+        )
+        s.audit(actor, "case.documents", "case", case_id, body.model_dump(mode="json"), at=now)
+    return s.case(case_id)
 
 
 ACT_MODELS: dict[str, type[BaseModel]] = {
@@ -245,8 +307,6 @@ def _end_orders(rt: Runtime, actor: Actor, case_id: int, reason: str, now: int) 
 
 def dt_date(value: Any) -> Any:
     """An ISO date string (or date) as a date."""
-    import datetime as dt
-
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
@@ -272,6 +332,9 @@ def checkin(rt: Runtime, actor: Actor, case_id: int, body: models.CheckinCreate)
                 "staff_id": actor.id,
             },
         )
+        if body.method == "office":
+            # Reporting at the (new) 司法所 after an approved move meets that deadline.
+            s.close_deadlines(case_id, ["residence_report"], now, met_on=local_date(at).isoformat())
         s.audit(
             actor,
             "checkin.create",

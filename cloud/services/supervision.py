@@ -91,12 +91,12 @@ def decide_leave(
             },
         )
         if body.approve:
-            ends = dt.date.fromisoformat(row["ends_on"])
             add_deadline(
                 rt,
-                dl.Deadline("leave_return", ends + dt.timedelta(days=1), "实施办法第二十八条"),
+                dl.leave_return_due(dt.date.fromisoformat(row["ends_on"])),
                 case["office_id"],
                 case_id=case["id"],
+                source=f"leave:{leave_id}",
             )
             if row["notify_procuratorate"]:
                 s.insert(
@@ -114,17 +114,62 @@ def decide_leave(
     return s.get("leave_requests", leave_id)
 
 
-def leave_returned(rt: Runtime, actor: Actor, leave_id: int) -> dict[str, Any]:
-    """The person is back and reported in (closes the return deadline)."""
+def leave_returned(
+    rt: Runtime, actor: Actor, leave_id: int, body: models.LeaveReturn | None = None
+) -> dict[str, Any]:
+    """销假: the person is back and reported in; a return after the last day is recorded late."""
     s, now = rt.store, rt.now()
+    body = body or models.LeaveReturn()
+    today = local_date(now)
+    returned_on = body.returned_on or today
     with s.tx():
         row = s.get("leave_requests", leave_id)
-        check_case_scope(actor, s.case(row["case_id"]))
+        case = s.case(row["case_id"])
+        check_case_scope(actor, case)
         if row["status"] != "approved":
             raise RefusedError(f"leave is {row['status']}")
-        s.update("leave_requests", "id", leave_id, {"status": "returned", "returned_at": now})
-        s.close_deadlines(row["case_id"], ["leave_return"], now)
-        s.audit(actor, "leave.returned", "leave", leave_id, {}, at=now)
+        try:
+            late = leave_rules.return_lateness(
+                dt.date.fromisoformat(row["starts_on"]),
+                dt.date.fromisoformat(row["ends_on"]),
+                returned_on,
+                today,
+            )
+        except ValueError as exc:
+            raise RefusedError(str(exc)) from None
+        if late and not body.note:
+            raise RefusedError("a late return needs a note saying why / 逾期返回须说明原因")
+        s.update(
+            "leave_requests",
+            "id",
+            leave_id,
+            {
+                "status": "returned",
+                "returned_at": now,
+                "returned_on": returned_on.isoformat(),
+                "late_days": late,
+                "return_note": body.note or None,
+            },
+        )
+        s.close_deadlines(
+            row["case_id"],
+            ["leave_return"],
+            now,
+            source=f"leave:{leave_id}",
+            met_on=returned_on.isoformat(),
+        )
+        detail = {"leave_id": leave_id, "returned_on": returned_on.isoformat(), "late_days": late}
+        s.insert(
+            "case_events",
+            {
+                "case_id": case["id"],
+                "at": now,
+                "action": "leave_return_late" if late else "leave_return",
+                "actor_id": actor.id,
+                "detail": {**detail, "note": body.note},
+            },
+        )
+        s.audit(actor, "leave.returned", "leave", leave_id, detail, at=now)
     return s.get("leave_requests", leave_id)
 
 
@@ -209,15 +254,43 @@ def decide(
 def rule(
     rt: Runtime, actor: Actor, sanction_id: int, body: models.SanctionRuling
 ) -> dict[str, Any]:
-    """Record the court's or authority's ruling on a proposal."""
+    """Record the court's, authority's or police's ruling on a proposal that was sent to it."""
     s, now = rt.store, rt.now()
     with s.tx():
         row = s.get("sanctions", sanction_id)
         check_case_scope(actor, s.case(row["case_id"]))
-        if row["status"] != "sent":
-            raise RefusedError(f"sanction is {row['status']}, not awaiting a ruling")
-        s.update("sanctions", "id", sanction_id, {"status": "ruled", "outcome": body.outcome})
-        s.close_deadlines(row["case_id"], [f"{row['kind']}_ruling"], now)
+        try:
+            rules.check_ruling(row["kind"], row["status"])
+        except rules.SanctionError as exc:
+            raise RefusedError(str(exc)) from None
+        if body.ruled_on > local_date(now):
+            raise RefusedError("a ruling cannot be dated in the future / 裁定日期晚于今天")
+        s.update(
+            "sanctions",
+            "id",
+            sanction_id,
+            {
+                "status": "ruled",
+                "outcome": body.outcome,
+                "ruling_no": body.document_no,
+                "ruled_on": body.ruled_on.isoformat(),
+            },
+        )
+        ruled_on = body.ruled_on.isoformat()
+        s.close_deadlines(row["case_id"], [f"{row['kind']}_ruling"], now, met_on=ruled_on)
+        # Either way custody under Art. 47 ends: prison on revocation, release on refusal (Art. 48).
+        s.close_deadlines(row["case_id"], ["custody_limit"], now, met_on=ruled_on)
+        s.insert(
+            "case_events",
+            {
+                "case_id": row["case_id"],
+                "at": now,
+                "action": "ruling",
+                "actor_id": actor.id,
+                "detail": {"sanction_id": sanction_id, "kind": row["kind"]}
+                | body.model_dump(mode="json"),
+            },
+        )
         s.audit(
             actor, "sanction.ruled", "sanction", sanction_id, body.model_dump(mode="json"), at=now
         )
@@ -244,8 +317,19 @@ def suggestions(rt: Runtime, actor: Actor, case_id: int) -> list[dict[str, str]]
     check_case_scope(actor, case)
     counts = s.sanction_counts(case_id)
     lost = (now - case["missing_since"]) // 86400 if case["missing_since"] else 0
+    last_decided = s.one(
+        "SELECT coalesce(max(decided_at), 0) AS at FROM sanctions WHERE case_id = ? "
+        "AND status = 'decided' AND kind IN ('admonition', 'warning')",
+        (case_id,),
+    )
+    late = s.one(
+        "SELECT coalesce(max(late_days), 0) AS days FROM leave_requests WHERE case_id = ? "
+        "AND status = 'returned' AND returned_at > ?",
+        (case_id, last_decided["at"] if last_decided else 0),
+    )
     facts = {
         "case_type": case["case_type"],
+        "late_return_days": late["days"] if late else 0,
         "out_of_contact_days": lost,
         "admonitions_uncorrected": counts.get("admonition", 0),
         "warnings_uncorrected": counts.get("warning", 0),

@@ -45,6 +45,8 @@ TABLES = frozenset(
         "dispatches",
         "presence",
         "reports",
+        "residence_changes",
+        "arrest_requests",
     ]
 )
 

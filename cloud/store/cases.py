@@ -52,6 +52,8 @@ class CaseStore(BaseStore):
             "positioning_orders",
             "notices",
             "deadlines",
+            "residence_changes",
+            "arrest_requests",
         )
         assert order in ("id", "at", "due_on")
         return self.q(f"SELECT * FROM {table} WHERE case_id = ? ORDER BY {order}", (case_id,))
@@ -81,23 +83,33 @@ class CaseStore(BaseStore):
         )
 
     def close_deadlines(
-        self, case_id: int | None, kinds: Iterable[str], now: int, assessment_id: int | None = None
-    ) -> None:
-        """Mark a case's (or an assessment's) open deadlines of these kinds done."""
+        self,
+        case_id: int | None,
+        kinds: Iterable[str],
+        now: int,
+        assessment_id: int | None = None,
+        source: str | None = None,
+        met_on: str | None = None,
+    ) -> int:
+        """Mark a case's (or an assessment's) open deadlines of these kinds done.
+
+        `source` narrows it to the deadlines one act created (a leave, an arrest request);
+        `met_on` records the day the duty was met, so lateness can be shown.
+        """
         kinds = list(kinds)
         marks = ",".join("?" * len(kinds))
-        if assessment_id is not None:
-            self.x(
-                f"UPDATE deadlines SET done_at = ? WHERE assessment_id = ? AND kind IN ({marks}) "
-                "AND done_at IS NULL",
-                [now, assessment_id, *kinds],
-            )
-        else:
-            self.x(
-                f"UPDATE deadlines SET done_at = ? WHERE case_id = ? AND kind IN ({marks}) "
-                "AND done_at IS NULL",
-                [now, case_id, *kinds],
-            )
+        owner, owner_id = (
+            ("assessment_id", assessment_id) if assessment_id is not None else ("case_id", case_id)
+        )
+        sql = (
+            f"UPDATE deadlines SET done_at = ?, met_on = ? WHERE {owner} = ? "
+            f"AND kind IN ({marks}) AND done_at IS NULL"
+        )
+        params: list[object] = [now, met_on, owner_id, *kinds]
+        if source is not None:
+            sql += " AND source = ?"
+            params.append(source)
+        return self.x(sql, params).rowcount
 
     def due_deadlines(self, today: str) -> list[Row]:
         """Open deadlines due by `today` that have not yet raised an alert."""

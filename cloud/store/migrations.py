@@ -384,6 +384,59 @@ CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 """,
     ),
+    (
+        4,
+        "authority deadlines, return from leave, rulings, change of residence, arrest requests",
+        """
+ALTER TABLE deadlines ADD COLUMN party TEXT NOT NULL DEFAULT 'bureau'
+  CHECK (party IN ('bureau', 'authority'));
+ALTER TABLE deadlines ADD COLUMN met_on TEXT;
+ALTER TABLE deadlines ADD COLUMN due_at INTEGER;
+ALTER TABLE deadlines ADD COLUMN source TEXT;
+ALTER TABLE leave_requests ADD COLUMN returned_on TEXT;
+ALTER TABLE leave_requests ADD COLUMN late_days INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE leave_requests ADD COLUMN return_note TEXT;
+ALTER TABLE sanctions ADD COLUMN ruling_no TEXT;
+ALTER TABLE sanctions ADD COLUMN ruled_on TEXT;
+CREATE TABLE residence_changes (
+  id INTEGER PRIMARY KEY,
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  from_office_id INTEGER NOT NULL REFERENCES units(id),
+  from_village_id INTEGER NOT NULL REFERENCES units(id),
+  to_office_id INTEGER NOT NULL REFERENCES units(id),
+  to_village_id INTEGER NOT NULL REFERENCES units(id),
+  new_address TEXT NOT NULL,
+  moves_on TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'requested'
+    CHECK (status IN ('requested', 'approved', 'refused', 'withdrawn')),
+  requested_by INTEGER REFERENCES users(id),
+  requested_at INTEGER NOT NULL,
+  decided_by INTEGER REFERENCES users(id),
+  decided_at INTEGER,
+  decision_note TEXT
+);
+CREATE INDEX residence_changes_case ON residence_changes(case_id);
+CREATE TABLE arrest_requests (
+  id INTEGER PRIMARY KEY,
+  sanction_id INTEGER NOT NULL REFERENCES sanctions(id),
+  case_id INTEGER NOT NULL REFERENCES cases(id),
+  ground TEXT NOT NULL CHECK (ground IN ('flight', 'danger')),
+  facts TEXT NOT NULL,
+  court TEXT NOT NULL,
+  requested_by INTEGER REFERENCES users(id),
+  requested_at INTEGER NOT NULL,
+  due_at INTEGER NOT NULL,
+  status TEXT NOT NULL DEFAULT 'requested'
+    CHECK (status IN ('requested', 'arrested', 'refused')),
+  document_no TEXT,
+  decided_at INTEGER,
+  recorded_by INTEGER REFERENCES users(id),
+  recorded_at INTEGER
+);
+CREATE INDEX arrest_requests_case ON arrest_requests(case_id);
+""",
+    ),
 ]
 
 
