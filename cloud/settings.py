@@ -56,8 +56,8 @@ class Settings(BaseModel):
     jobs_interval_s: float = 30.0
     presence_interval_s: int = 60
     # Reporting periods sent to every band in its config downlink (activity window, heartbeat).
-    band_activity_s: int = Field(300, ge=60, le=3600)
-    band_heartbeat_s: int = Field(600, ge=60, le=86400)
+    band_activity_s: int = Field(default=300, ge=60, le=3600)
+    band_heartbeat_s: int = Field(default=600, ge=60, le=86400)
     # Thresholds from the 2020 Implementing Measures: configurable, never hard-coded.
     leave_office_max_days: int = 7
     leave_county_max_days: int = 30
