@@ -88,7 +88,18 @@ def create_app(
     settings: Settings, workers: bool = True, clock: Callable[[], float] = time.time
 ) -> FastAPI:
     """Build the app: migrate the data folder, create the first admin if set, mount routers."""
-    from cloud.routers import admin, alerts, assessments, auth, cases, oversight, supervision, ui
+    from cloud.routers import (
+        admin,
+        alerts,
+        assessments,
+        auth,
+        cases,
+        oversight,
+        supervision,
+        ui,
+        ui_acts,
+        ui_audit,
+    )
     from cloud.services.oversight import ensure_admin
 
     rt = Runtime(settings, clock)
@@ -106,7 +117,18 @@ def create_app(
 
     app = FastAPI(title="sqjz 社区矫正 cloud", version="0.1.0", lifespan=lifespan)
     app.state.rt = rt
-    for module in (auth, cases, supervision, alerts, assessments, oversight, admin, ui):
+    for module in (
+        auth,
+        cases,
+        supervision,
+        alerts,
+        assessments,
+        oversight,
+        admin,
+        ui,
+        ui_acts,
+        ui_audit,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _errors(app)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloud.domain import alerts, leave, positioning, sanctions, stages
+from cloud.domain import alerts, leave, positioning, residence, sanctions, stages
 
 EN = {
     # navigation and common words
@@ -72,6 +72,25 @@ EN = {
     "frames": "Frames",
     "reports": "Reports",
     "decide": "Decide",
+    "authority_deadlines": "Deciding authority's duties (Art. 20)",
+    "bureau_deadlines": "Our deadlines",
+    "met_on": "Met on",
+    "late_by": "late by",
+    "days": "days",
+    "open": "open",
+    "record_documents": "Documents received",
+    "ruling": "Record the ruling",
+    "arrest_request": "Request arrest (Art. 47)",
+    "arrest_requests": "Arrest requests (Art. 47)",
+    "court_decision": "Record the court's decision",
+    "decide_by": "decision due by",
+    "returned": "Record the return (销假)",
+    "returned_on": "Returned on",
+    "residence": "Change of residence within the county (Art. 27)",
+    "request_move": "Request a move",
+    "party": "Whose duty",
+    "party_authority": "Deciding authority",
+    "party_bureau": "Bureau",
 }
 ZH = {
     "app": "社区矫正",
@@ -140,6 +159,25 @@ ZH = {
     "frames": "数据帧",
     "reports": "报告",
     "decide": "决定",
+    "authority_deadlines": "决定机关期限（第二十条）",
+    "bureau_deadlines": "本机关期限",
+    "met_on": "完成于",
+    "late_by": "逾期",
+    "days": "日",
+    "open": "未完成",
+    "record_documents": "登记法律文书送达",
+    "ruling": "登记裁定/决定结果",
+    "arrest_request": "提请逮捕（第四十七条）",
+    "arrest_requests": "提请逮捕（第四十七条）",
+    "court_decision": "登记法院决定",
+    "decide_by": "应于此前作出决定",
+    "returned": "销假",
+    "returned_on": "返回日期",
+    "residence": "县内迁居（第二十七条）",
+    "request_move": "申请迁居",
+    "party": "责任方",
+    "party_authority": "决定机关",
+    "party_bureau": "本机关",
 }
 STAGES_EN = {
     "notified": "Awaiting report",
@@ -166,6 +204,30 @@ ACTIONS = {
     "release": ("解除矫正", "Release"),
     "terminate": ("终止矫正", "Terminate"),
     "transfer": ("变更执行地", "Transfer"),
+    "documents": ("法律文书送达", "Documents received"),
+    "leave_return": ("销假", "Back from leave"),
+    "leave_return_late": ("逾期销假", "Back from leave, late"),
+    "residence_change": ("县内迁居", "Moved within the county"),
+    "arrest_request": ("提请逮捕", "Arrest requested"),
+    "arrest_decision": ("法院逮捕决定", "Court's arrest decision"),
+    "ruling": ("裁定/决定结果", "Ruling recorded"),
+}
+DEADLINES = {
+    "report": ("报到", "Report (Art. 21)"),
+    "authority_notice": ("决定机关通知", "Authority's notice"),
+    "documents": ("法律文书送达", "Documents delivered"),
+    "assessment_opinion": ("调查评估意见", "Assessment opinion"),
+    "release": ("矫正期满解除", "Release at term end"),
+    "leave_return": ("外出返回", "Return from leave"),
+    "revoke_probation_ruling": ("撤销缓刑裁定", "Ruling on revoking probation"),
+    "revoke_parole_ruling": ("撤销假释裁定", "Ruling on revoking parole"),
+    "imprison_ruling": ("收监执行决定", "Decision on imprisonment"),
+    "arrest_decision": ("逮捕决定（48小时）", "Arrest decision (48 h)"),
+    "custody_limit": ("羁押期限（30日）", "Custody limit (30 days)"),
+    "residence_report": ("迁居后报到", "Report after moving"),
+    "transfer_report": ("变更执行地报到", "Report after transfer"),
+    "transfer_file": ("移交档案", "Hand over the file"),
+    "correction_reply": ("纠正意见书面回复", "Reply to correction notice"),
 }
 
 
@@ -193,6 +255,13 @@ def label(kind: str, value: str, lang: str) -> str:
         return leave.TIERS.get(value, value) if lang != "en" else value
     if kind == "ground":
         return positioning.GROUNDS.get(int(value), value)
+    if kind == "arrest_ground":
+        return sanctions.ARREST_GROUNDS.get(value, value) if lang != "en" else value
+    if kind == "residence":
+        return residence.STATUSES.get(value, value) if lang != "en" else value
+    if kind == "deadline":
+        d = DEADLINES.get(value)
+        return (d[1] if lang == "en" else d[0]) if d else value
     if kind == "class":
         return stages.CLASSES.get(value, value) if lang != "en" else value
     return value

@@ -231,6 +231,9 @@ class LiveCloud:
     def __init__(self, settings: dict[str, Any]) -> None:
         import socket
 
+        # The server's clock is real time plus this offset: tests move days ahead (deadlines,
+        # late returns) while the browser, SSE and MQTT keep running in real time.
+        self.offset = 0.0
         self._tmp = tempfile.TemporaryDirectory(prefix="sqjz-live-")
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -249,7 +252,7 @@ class LiveCloud:
 
         from cloud.app import create_app
 
-        self.app = create_app(self.settings)
+        self.app = create_app(self.settings, clock=lambda: time.time() + self.offset)
         self.rt = self.app.state.rt
         self.ids = sample_county(self.rt, PASSWORD)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
@@ -270,6 +273,21 @@ class LiveCloud:
         r.raise_for_status()
         self.http.cookies.clear()
         return {"authorization": "Bearer " + r.json()["token"]}
+
+    def open_case(self, stage: str = "supervising", **kw: Any) -> int:
+        """A case opened by the office and carried to a stage through the real acts."""
+        office = self.login("office")
+        body = case_body(self.ids, **{"term_end": "2027-11-27", **kw})
+        r = self.http.post("/api/v1/cases", json=body, headers=office)
+        r.raise_for_status()
+        case_id = int(r.json()["id"])
+        for action, act in STAGE_PATH:
+            if self.http.get(f"/api/v1/cases/{case_id}", headers=office).json()["stage"] == stage:
+                break
+            self.http.post(
+                f"/api/v1/cases/{case_id}/acts/{action}", json=act, headers=office
+            ).raise_for_status()
+        return case_id
 
     def supervised_person_with_band(self, band: BandSim) -> int:
         """A case in supervision whose person wears `band` (enrolled over the hub endpoints)."""

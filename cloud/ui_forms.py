@@ -83,6 +83,62 @@ FORMS: dict[str, list[Field]] = {
         ("term_end", "矫正期满日", "Term end", "date", None),
         ("office_id", "司法所", "Office", "unit:office", None),
         ("village_id", "村（居）", "Village", "unit:village", None),
+        (
+            "notice_received_on",
+            "收到决定机关通知日期（可空）",
+            "Notice received on (optional)",
+            "date",
+            None,
+        ),
+        (
+            "documents_received_on",
+            "法律文书送达日期（空为今天）",
+            "Documents received on (empty: today)",
+            "date",
+            None,
+        ),
+        (
+            "documents_pending",
+            "法律文书尚未送达（仅收到通知）",
+            "Documents not yet received (notice only)",
+            "checkbox",
+            None,
+        ),
+    ],
+    "documents": [
+        ("received_on", "法律文书送达日期", "Documents received on", "date", None),
+        _NOTE,
+    ],
+    "ruling": [
+        ("outcome", "裁定/决定结果", "Outcome", "select", sanctions.RULING_OUTCOMES),
+        ("document_no", "裁定书/决定书文号", "Ruling or decision number", "text", None),
+        ("ruled_on", "裁定/决定日期", "Ruled on", "date", None),
+    ],
+    "arrest": [
+        ("ground", "提请逮捕理由", "Ground", "select", sanctions.ARREST_GROUNDS),
+        ("facts", "事实与证据", "Facts and evidence", "textarea", None),
+        ("court", "人民法院", "Court", "text", None),
+    ],
+    "arrest_decision": [
+        (
+            "arrested",
+            "结果",
+            "Outcome",
+            "select",
+            {"true": "决定逮捕", "false": "决定不予逮捕"},
+        ),
+        ("document_no", "决定书文号", "Decision number", "text", None),
+        ("decided_at", "决定时间", "Decided at", "datetime-local", None),
+    ],
+    "leave_return": [
+        ("returned_on", "返回日期（空为今天）", "Returned on (empty: today)", "date", None),
+        ("note", "说明（逾期返回必填）", "Note (required when late)", "text", None),
+    ],
+    "residence": [
+        ("to_village_id", "迁入村（居）", "New village", "unit:village", None),
+        ("new_address", "新住址", "New address", "text", None),
+        ("moves_on", "迁居日期", "Moves on", "date", None),
+        ("reason", "理由", "Reason", "textarea", None),
     ],
     "checkin": [
         (
@@ -163,7 +219,18 @@ _LINES = {f[0] for spec in (*ACT_FORMS.values(), *FORMS.values()) for f in spec 
 _CHECKS = {
     f[0] for spec in (*ACT_FORMS.values(), *FORMS.values()) for f in spec if f[3] == "checkbox"
 }
-_BOOLS = {"approve"}
+_BOOLS = {"approve", "arrested"}
+# Optional fields whose empty input means "not given" (the model's default applies).
+_OPTIONAL = {
+    "renewal_of",
+    "phone",
+    "address",
+    "birth_date",
+    "at",
+    "notice_received_on",
+    "documents_received_on",
+    "returned_on",
+}
 
 
 def form_data(form: Mapping[str, Any]) -> dict[str, Any]:
@@ -179,7 +246,7 @@ def form_data(form: Mapping[str, Any]) -> dict[str, Any]:
             value = [line.strip() for line in value.splitlines() if line.strip()]
         elif name in _CHECKS or name in _BOOLS:
             value = value in ("on", "true", "1", "yes")
-        elif value == "" and name in ("renewal_of", "phone", "address", "birth_date", "at"):
+        elif value == "" and name in _OPTIONAL:
             continue
         target = out
         parts = key.split(".")

@@ -95,4 +95,5 @@ def dashboard_data(request: Request, actor: Actor) -> dict[str, Any]:
         "alerts": kinds,
         "alert_rows": alerts[:20],
         "deadlines": rt.store.deadlines_in(actor.scope, week),
+        "today": local_date(rt.now()).isoformat(),
     }

@@ -33,13 +33,18 @@ def templates() -> Jinja2Templates:
     """The template engine (built on first use, not at import)."""
     if "t" not in _templates:
         t = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
-        t.env.globals.update(label=i18n.label, allowed=allowed, ROLES=ROLES)
+        t.env.globals.update(label=i18n.label, allowed=allowed, ROLES=ROLES, late_days=_late_days)
         t.env.filters["ts"] = lambda v: (
             dt.datetime.fromtimestamp(int(v), pos_rules.CN).strftime("%Y-%m-%d %H:%M") if v else ""
         )
         t.env.filters["fromjson"] = lambda v: json.loads(v) if isinstance(v, str) else v
         _templates["t"] = t
     return _templates["t"]
+
+
+def _late_days(due_on: str, met_on: str) -> int:
+    """Days a duty was (or is being) met after its due date; 0 when on time."""
+    return max(0, (dt.date.fromisoformat(met_on) - dt.date.fromisoformat(due_on)).days)
 
 
 def lang_of(request: Request) -> str:
@@ -190,7 +195,17 @@ def case_page(
         suggestions=supervision.suggestions(rt, actor, case_id),
         grounds=pos_rules.GROUNDS,
         today=local_date(rt.now()).isoformat(),
+        now=rt.now(),
+        county_villages=_county_villages(rt, case["office_id"]),
+        unit_names={u["id"]: u["name"] for u in rt.store.units()},
     )
+
+
+def _county_villages(rt: Any, office_id: int) -> list[dict[str, Any]]:
+    """Villages of the case's county (a move within the county may cross 司法所 lines)."""
+    county = rt.store.county_of(office_id)
+    inside = rt.store.subtree(county) if county else frozenset()
+    return [u for u in rt.store.units() if u["kind"] == "village" and u["id"] in inside]
 
 
 @router.post("/ui/cases/{case_id}/act/{action}")
@@ -217,98 +232,6 @@ async def case_checkin(
         rt_of(request), actor, case_id, parse(models.CheckinCreate, form_data(await request.form()))
     )
     return back_to(f"/cases/{case_id}")
-
-
-@router.post("/ui/cases/{case_id}/leave")
-async def case_leave(
-    case_id: int, request: Request, actor: Annotated[Actor, Depends(auth.require("leave.request"))]
-) -> Response:
-    supervision.request_leave(
-        rt_of(request), actor, case_id, parse(models.LeaveCreate, form_data(await request.form()))
-    )
-    return back_to(f"/cases/{case_id}")
-
-
-@router.post("/ui/leave/{leave_id}/decision")
-async def leave_decision(
-    leave_id: int, request: Request, actor: Annotated[Actor, Depends(auth.require("leave.decide"))]
-) -> Response:
-    row = supervision.decide_leave(
-        rt_of(request),
-        actor,
-        leave_id,
-        parse(models.LeaveDecision, form_data(await request.form())),
-    )
-    return back_to(f"/cases/{row['case_id']}")
-
-
-@router.post("/ui/cases/{case_id}/sanction")
-async def case_sanction(
-    case_id: int,
-    request: Request,
-    actor: Annotated[Actor, Depends(auth.require("sanction.propose"))],
-) -> Response:
-    supervision.propose(
-        rt_of(request),
-        actor,
-        case_id,
-        parse(models.SanctionCreate, form_data(await request.form())),
-    )
-    return back_to(f"/cases/{case_id}")
-
-
-@router.post("/ui/sanctions/{sanction_id}/decision")
-async def sanction_decision(
-    sanction_id: int,
-    request: Request,
-    actor: Annotated[Actor, Depends(auth.require("sanction.decide"))],
-) -> Response:
-    row = supervision.decide(
-        rt_of(request),
-        actor,
-        sanction_id,
-        parse(models.SanctionDecision, form_data(await request.form())),
-    )
-    return back_to(f"/cases/{row['case_id']}")
-
-
-@router.post("/ui/cases/{case_id}/positioning")
-async def case_positioning(
-    case_id: int,
-    request: Request,
-    actor: Annotated[Actor, Depends(auth.require("positioning.request"))],
-) -> Response:
-    positioning.request(
-        rt_of(request), actor, case_id, parse(models.OrderCreate, form_data(await request.form()))
-    )
-    return back_to(f"/cases/{case_id}")
-
-
-@router.post("/ui/positioning/{order_id}/decision")
-async def order_decision(
-    order_id: int,
-    request: Request,
-    actor: Annotated[Actor, Depends(auth.require("positioning.approve"))],
-) -> Response:
-    row = positioning.decide(
-        rt_of(request),
-        actor,
-        order_id,
-        parse(models.OrderDecision, form_data(await request.form())),
-    )
-    return back_to(f"/cases/{row['case_id']}")
-
-
-@router.post("/ui/positioning/{order_id}/end")
-async def order_end(
-    order_id: int,
-    request: Request,
-    actor: Annotated[Actor, Depends(auth.require("positioning.end"))],
-) -> Response:
-    row = positioning.end(
-        rt_of(request), actor, order_id, parse(models.OrderEnd, form_data(await request.form()))
-    )
-    return back_to(f"/cases/{row['case_id']}")
 
 
 @router.get("/alerts", response_class=HTMLResponse)
@@ -387,16 +310,6 @@ async def assessment_opinion(
         parse(models.OpinionReturn, form_data(await request.form())),
     )
     return back_to("/assessments")
-
-
-@router.get("/audit", response_class=HTMLResponse)
-def audit_page(
-    request: Request, actor: Annotated[Actor, Depends(auth.require("audit.read"))]
-) -> Response:
-    s = rt_of(request).store
-    ok, bad, n = s.audit_verify()
-    rows = s.q("SELECT * FROM audit ORDER BY seq DESC LIMIT 200")
-    return page(request, "audit.html", ok=ok, bad=bad, n=n, rows=rows)
 
 
 __all__ = ["check_case_scope", "sanction_rules", "stages"]

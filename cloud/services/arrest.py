@@ -99,7 +99,8 @@ def record_decision(
         if decided.tzinfo is None:
             decided = decided.replace(tzinfo=CN)  # a form's local time is China Standard Time
         at = int(decided.timestamp())
-        if at < row["requested_at"] or at > now + 300:
+        # Forms give minutes: a decision in the same minute as the request is not "before" it.
+        if at // 60 < row["requested_at"] // 60 or at > now + 300:
             raise RefusedError("the decision time lies before the request or in the future")
         status = "arrested" if body.arrested else "refused"
         s.update(
