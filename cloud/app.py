@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cloud.auth import PasswordChangeRequired
 from cloud.runtime import Periodic, Runtime
 from cloud.services.common import ForbiddenError, RefusedError
 from cloud.settings import Settings
@@ -172,6 +173,12 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(sqlite3.IntegrityError)
     async def integrity(request: Request, exc: sqlite3.IntegrityError) -> Response:
         return answer(request, 409, f"conflict with stored data / 与已有数据冲突: {exc}")
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def change_password(request: Request, exc: PasswordChangeRequired) -> Response:
+        if _wants_html(request):
+            return RedirectResponse("/account/password", status_code=303)
+        return answer(request, 403, str(exc.detail))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -130,7 +130,15 @@ def current_actor(request: Request) -> Actor:
         s["unit_id"],
         s["person_id"],
         rt.scope(s["role"], s["unit_id"]),
+        bool(s["must_change_password"]),
     )
+
+
+class PasswordChangeRequired(HTTPException):
+    """The account's password was reset by an administrator: change it before anything else."""
+
+    def __init__(self) -> None:
+        super().__init__(403, "请先修改临时密码 / change the temporary password first")
 
 
 def require(permission: str) -> Callable[[Request], Actor]:
@@ -138,9 +146,11 @@ def require(permission: str) -> Callable[[Request], Actor]:
 
     def dependency(request: Request) -> Actor:
         actor = current_actor(request)
+        request.state.actor = actor
+        if actor.must_change_password and permission != "session":
+            raise PasswordChangeRequired()
         if not allowed(actor.role, permission):
             raise HTTPException(403, f"无权限 / your role ({actor.role}) may not {permission}")
-        request.state.actor = actor
         return actor
 
     dependency.permission = permission  # type: ignore[attr-defined]

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from cloud.store import BatchResult, CasConflictError, Rejected, Store, Verified
 from protocol import envelope, topics
 from protocol.errors import BAD_SIGNATURE, UNKNOWN_BAND, FrameError
 from protocol.verify import Keyring, verify_frame
+
+
+class RetiredKey(NamedTuple):
+    """A band's earlier key: its epoch, a one-key keyring, when it was retired and why."""
+
+    epoch: int
+    keyring: Keyring
+    retired_at: int
+    compromised: bool
 
 
 def _band_of(raw: bytes) -> int | None:
@@ -23,6 +33,7 @@ class Ingestor:
         self.store = store
         self.low_battery_pct = low_battery_pct
         self.keyring = Keyring()
+        self.retired: dict[int, list[RetiredKey]] = {}
         self._keyring_version: str | None = None
 
     def refresh_keys(self) -> None:
@@ -33,7 +44,39 @@ class Ingestor:
         keyring = Keyring()
         for band in self.store.bands(active_only=True):
             keyring.add(int(band["band_id"]), bytes(band["public_key"]))
-        self.keyring, self._keyring_version = keyring, version
+        retired: dict[int, list[RetiredKey]] = {}
+        for row in self.store.retired_keys():
+            retired.setdefault(int(row["band_id"]), []).append(
+                RetiredKey(
+                    int(row["epoch"]),
+                    Keyring({int(row["band_id"]): bytes(row["public_key"])}),
+                    int(row["retired_at"]),
+                    bool(row["compromised"]),
+                )
+            )
+        self.keyring, self.retired, self._keyring_version = keyring, retired, version
+
+    def _retired(
+        self, raw: bytes, hub_id: int, rx_ms: int, rssi: int | None, flags: int
+    ) -> Verified | Rejected | None:
+        """A frame that fails the band's key may carry a retired key of the same band.
+
+        Heard by the hub before that key was retired (and the key not retired as compromised):
+        genuine evidence of the old epoch, stored there. Otherwise a security matter.
+        """
+        band_id = _band_of(raw)
+        for old in self.retired.get(band_id or -1, ()):
+            try:
+                frame = verify_frame(raw, old.keyring)
+            except FrameError:
+                continue
+            if not old.compromised and rx_ms < old.retired_at * 1000:
+                return Verified(frame, hub_id, rx_ms, rssi, flags, old.epoch)
+            why = "compromised" if old.compromised else "heard after retirement"
+            return Rejected(
+                "retired_key", hub_id, band_id, "retired_key", f"epoch {old.epoch}, {why}", raw
+            )
+        return None
 
     def prepare(
         self, messages: Sequence[tuple[str, bytes]]
@@ -64,6 +107,17 @@ class Ingestor:
             try:
                 frame = verify_frame(raw, self.keyring)
             except FrameError as exc:
+                old = (
+                    self._retired(raw, hub_id, rx_ms, rssi, flags)
+                    if exc.code == BAD_SIGNATURE
+                    else None
+                )
+                if isinstance(old, Verified):
+                    good.append(old)
+                    continue
+                if old is not None:
+                    bad.append(old)
+                    continue
                 kind = {BAD_SIGNATURE: "forged", UNKNOWN_BAND: "unknown_band"}.get(
                     exc.code, "malformed"
                 )

@@ -160,9 +160,16 @@ def apply_retention(rt: Runtime, now: int) -> dict[str, int]:
     out = {}
     with s.tx():
         cut = retention.cutoff("frames", now, policy)
+        # Each key epoch keeps its own floor: the current one on bands, earlier ones on band_keys.
         s.x(
             "UPDATE bands SET floor = max(floor, (SELECT coalesce(max(counter), -1) FROM frames f "
-            "WHERE f.band_id = bands.band_id AND f.received_at < ?))",
+            "WHERE f.band_id = bands.band_id AND f.epoch = bands.epoch AND f.received_at < ?))",
+            (cut,),
+        )
+        s.x(
+            "UPDATE band_keys SET floor = max(floor, (SELECT coalesce(max(counter), -1) "
+            "FROM frames f WHERE f.band_id = band_keys.band_id AND f.epoch = band_keys.epoch "
+            "AND f.received_at < ?)) WHERE retired_at IS NOT NULL",
             (cut,),
         )
         out["frames"] = s.x("DELETE FROM frames WHERE received_at < ?", (cut,)).rowcount

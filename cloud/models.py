@@ -344,3 +344,34 @@ class ArrestDecision(Strict):
     arrested: bool
     document_no: Name
     decided_at: dt.datetime
+
+
+class RekeyAuthorize(Strict):
+    """An administrator allows one enrolment of a new key for a known band (protocol §6.1)."""
+
+    reason: Text
+    compromised: bool = False  # the old key may be cloned: refuse its frames from now on
+
+
+class BandRetire(Strict):
+    reason: Note = ""
+
+
+class UserDisable(Strict):
+    reason: Text
+
+
+class PasswordReset(Strict):
+    """A new password set by an administrator (generated when empty); changed at next login."""
+
+    password: str | None = Field(None, min_length=10, max_length=200)
+
+
+class HubUpdate(Strict):
+    """Where a hub hangs and which unit it serves (its registered position locates SOS)."""
+
+    name: Name
+    unit_id: int
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    address: str = Field("", max_length=300)

@@ -84,6 +84,7 @@ class Actor(NamedTuple):
     unit_id: int | None = None
     person_id: int | None = None
     scope: frozenset[int] = frozenset()
+    must_change_password: bool = False  # after an administrator's reset: only 'session' routes
 
 
 SYSTEM = Actor(None, "system", "system")

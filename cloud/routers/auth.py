@@ -40,6 +40,7 @@ def login(
         "role": user["role"],
         "role_zh": ROLES[user["role"]],
         "expires_in": rt.settings.session_ttl_s,
+        "must_change_password": bool(user["must_change_password"]),
     }
 
 

@@ -97,7 +97,7 @@ async def login_submit(request: Request, _: Annotated[None, Depends(auth.public)
     form = await request.form()
     nxt = str(form.get("next") or "/")
     try:
-        token, _user = auth.login(
+        token, user = auth.login(
             rt.store,
             str(form.get("username", "")),
             str(form.get("password", "")),
@@ -107,6 +107,8 @@ async def login_submit(request: Request, _: Annotated[None, Depends(auth.public)
     except auth.AuthError as exc:
         return page(request, "login.html", status=401, next=nxt, error=str(exc))
     response = back_to(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
+    if user["must_change_password"]:
+        response = back_to("/account/password")
     response.set_cookie(
         auth.COOKIE,
         token,

@@ -10,10 +10,9 @@ from cloud import auth, enrol, models
 from cloud.domain import wearer
 from cloud.domain.roles import SYSTEM, Actor
 from cloud.runtime import Runtime
-from cloud.services import positioning
+from cloud.services import bands, positioning
 from cloud.services.alerts import raise_and_broadcast
 from cloud.services.common import RefusedError, local_date
-from protocol.frame import parse as parse_frame
 
 log = logging.getLogger("sqjz.cloud.devices")
 ENROL_TTL_S = 600
@@ -86,76 +85,13 @@ def complete_enrolment(
             )
         except enrol.EnrolError as exc:
             raise RefusedError(str(exc)) from None
-        existing = s.one(
-            "SELECT band_id, public_key FROM bands WHERE band_id = ?", (row["band_id"],)
-        )
-        if existing:
-            # A re-key is an administrative act (§6.1): counters restart with the new key.
-            s.update(
-                "bands",
-                "band_id",
-                row["band_id"],
-                {
-                    "public_key": bytes(row["public_key"]),
-                    "dl_key": key,
-                    "dl_counter": 0,
-                    "hi": -1,
-                    "seen": 0,
-                    "enrolled_at": now,
-                    "enrolled_hub": hub["hub_id"],
-                    "active": 1,
-                    "floor": s.one(
-                        "SELECT coalesce(max(counter), -1) AS m FROM frames WHERE band_id = ?",
-                        (row["band_id"],),
-                    )["m"],  # type: ignore[index]
-                },
-            )
-        else:
-            s.insert(
-                "bands",
-                {
-                    "band_id": row["band_id"],
-                    "public_key": bytes(row["public_key"]),
-                    "dl_key": key,
-                    "enrolled_at": now,
-                    "enrolled_hub": hub["hub_id"],
-                },
-            )
-        # The enrol frame is signed evidence with a counter the band never reuses: keep it, and
-        # start the replay window there so that the first gap is measured from it.
-        first = parse_frame(bytes.fromhex(body.frame))
-        s.update(
-            "bands",
-            "band_id",
-            row["band_id"],
-            {"hi": first.counter, "seen": 1, "last_frame_at": now, "last_hub": hub["hub_id"]},
-        )
-        s.x(
-            "INSERT OR IGNORE INTO frames (band_id, counter, type, band_time, flags, raw, fields, "
-            "received_at, hub_id, hub_received_ms, hub_flags) "
-            "VALUES (?, ?, 'enrol', ?, ?, ?, ?, ?, ?, ?, 0)",
-            (
-                first.band_id,
-                first.counter,
-                first.band_time,
-                first.flags,
-                first.raw,
-                json.dumps(first.to_dict()),
-                now,
-                hub["hub_id"],
-                now * 1000,
-            ),
+        # New band, same key again, or a new key epoch under an authorization (services/bands).
+        action, detail = bands.store_enrolled_key(
+            s, row, key, hub["hub_id"], bytes.fromhex(body.frame), now
         )
         s.update("enrolments", "id", enrolment_id, {"completed_at": now, "cloud_private": None})
         s.bump_keyring()
-        s.audit(
-            actor,
-            "band.rekey" if existing else "band.enrol",
-            "band",
-            row["band_id"],
-            {"public_key": bytes(row["public_key"]).hex()},
-            at=now,
-        )
+        s.audit(actor, action, "band", row["band_id"], detail, at=now)
     rt.publish_configs()
     # The band now holds K_dl: give it UTC at once, or every frame it signs is TIME_UNSYNCED.
     positioning.send_downlink(rt, int(row["band_id"]), "time_sync", wearer.time_sync_fields())

@@ -189,6 +189,7 @@ def change_password(rt: Runtime, actor: Actor, body: models.PasswordChange) -> N
         raise RefusedError(str(exc)) from None
     with s.tx():
         s.set_password(user["id"], pw)
+        s.update("users", "id", user["id"], {"must_change_password": 0})
         s.audit(actor, "user.password", "user", user["id"], {}, at=now)
 
 

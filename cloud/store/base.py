@@ -47,6 +47,8 @@ TABLES = frozenset(
         "reports",
         "residence_changes",
         "arrest_requests",
+        "band_keys",
+        "band_rekeys",
     ]
 )
 

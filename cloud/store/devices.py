@@ -87,6 +87,13 @@ class DeviceStore(BaseStore):
         )
         return sorted(int(r["hub_id"]) for r in rows if r["hub_id"] is not None)
 
+    def retired_keys(self) -> list[Row]:
+        """Every band's earlier keys (re-keyed or retired), for judging late frames."""
+        return self.q(
+            "SELECT band_id, epoch, public_key, retired_at, compromised FROM band_keys "
+            "WHERE retired_at IS NOT NULL ORDER BY band_id, epoch DESC"
+        )
+
     def keyring_version(self) -> str:
         """Changes whenever a band key is added or revoked."""
         return self.meta_get("keyring_version", "0")
@@ -98,8 +105,8 @@ class DeviceStore(BaseStore):
     def band_frames(self, band_id: int, limit: int = 200) -> list[Row]:
         """Recent decoded frames of a band (newest first), without the raw bytes."""
         return self.q(
-            "SELECT id, counter, type, band_time, flags, fields, received_at, hub_id, hubs_heard "
-            "FROM frames WHERE band_id = ? ORDER BY counter DESC LIMIT ?",
+            "SELECT id, epoch, counter, type, band_time, flags, fields, received_at, hub_id, "
+            "hubs_heard FROM frames WHERE band_id = ? ORDER BY epoch DESC, counter DESC LIMIT ?",
             (band_id, limit),
         )
 

@@ -9,9 +9,8 @@ from typing import Any, NamedTuple
 
 from cloud.domain import frames as rules
 from cloud.domain.roles import SYSTEM
-from cloud.store.alerts import AlertStore
-from cloud.store.devices import DeviceStore
-from protocol import downlink, replay
+from cloud.store.sos import SosStore
+from protocol import replay
 from protocol.frame import Frame
 from protocol.verify import SKEW_REPORT_S, clock_skew
 
@@ -24,6 +23,8 @@ class Verified(NamedTuple):
     hub_received_ms: int
     rssi: int | None
     hub_flags: int
+    # Set when the frame verified only with a retired key of its band: that key's epoch.
+    epoch: int | None = None
 
 
 class Rejected(NamedTuple):
@@ -52,8 +53,8 @@ class CasConflictError(RuntimeError):
     """A band's state changed under us (another writer): the batch is retried whole."""
 
 
-class FrameStore(AlertStore, DeviceStore):
-    """Frame ingest on top of alerts and devices."""
+class FrameStore(SosStore):
+    """Frame ingest on top of alerts, devices and SOS handling."""
 
     def ingest_batch(
         self,
@@ -80,7 +81,7 @@ class FrameStore(AlertStore, DeviceStore):
         for i in range(0, len(band_ids), 500):
             part = band_ids[i : i + 500]
             for r in self.q(
-                "SELECT b.band_id, b.hi, b.seen, b.floor, b.person_id, b.battery_pct, "
+                "SELECT b.band_id, b.epoch, b.hi, b.seen, b.floor, b.person_id, b.battery_pct, "
                 "b.sos_location, "
                 "p.village_id FROM bands b LEFT JOIN persons p ON p.id = b.person_id "
                 f"WHERE b.band_id IN ({','.join('?' * len(part))})",
@@ -90,8 +91,9 @@ class FrameStore(AlertStore, DeviceStore):
                 r["state"] = (r["hi"], rules.from_db(r["seen"]))
                 states[r["band_id"]] = r
         inserts: list[tuple[Any, ...]] = []
-        pending: dict[tuple[int, int], bytes] = {}
-        dup_updates: list[tuple[int, int]] = []
+        pending: dict[tuple[int, int, int], bytes] = {}
+        dup_updates: list[tuple[int, int, int]] = []
+        late_epoch = 0
         reports: list[tuple[Any, ...]] = []
         verdicts: list[str] = []
         accepted_frames: list[Verified] = []
@@ -105,7 +107,15 @@ class FrameStore(AlertStore, DeviceStore):
                 )
                 verdicts.append(rules.REPLAY)
                 continue
-            verdict, new_state, gap = rules.window(st["state"], f.counter)
+            epoch = st["epoch"] if v.epoch is None else v.epoch
+            key = (f.band_id, epoch, f.counter)
+            if epoch != st["epoch"]:
+                # A retired key's frame heard before its retirement: judged on history alone.
+                verdict, new_state, gap = replay.STALE, st["state"], 0
+                floor = self._epoch_floor(f.band_id, epoch)
+            else:
+                verdict, new_state, gap = rules.window(st["state"], f.counter)
+                floor = st["floor"]
             if verdict == replay.NEW:
                 st["state"] = new_state
                 result = rules.ACCEPT
@@ -114,23 +124,28 @@ class FrameStore(AlertStore, DeviceStore):
                         (now, "gap", f.band_id, v.hub_id, "", gap, f"before {f.counter}", None)
                     )
             else:
-                key = (f.band_id, f.counter)
                 stored = pending.get(key)
                 if stored is None:
-                    row = self.one("SELECT raw FROM frames WHERE band_id = ? AND counter = ?", key)
+                    row = self.one(
+                        "SELECT raw FROM frames WHERE band_id = ? AND epoch = ? AND counter = ?",
+                        key,
+                    )
                     stored = bytes(row["raw"]) if row else None
-                result = rules.with_history(verdict, f.counter, st["floor"], f.raw, stored)
+                result = rules.with_history(verdict, f.counter, floor, f.raw, stored)
             verdicts.append(result)
             if result == rules.ACCEPT:
-                pending[(f.band_id, f.counter)] = f.raw
-                accepted_frames.append(v)
+                pending[key] = f.raw
                 digest.update(f.raw)
-                inserts.append(_frame_row(v, now))
+                inserts.append(_frame_row(v, epoch, now))
+                if epoch != st["epoch"]:
+                    late_epoch += 1  # evidence only: no band state, no alerts, no acks
+                    continue
+                accepted_frames.append(v)
                 skew = clock_skew(f, now)
                 if skew is not None and abs(skew) > SKEW_REPORT_S:
                     reports.append((now, "skew", f.band_id, v.hub_id, "", skew, "", None))
             elif result == rules.DUPLICATE:
-                dup_updates.append((f.band_id, f.counter))
+                dup_updates.append(key)
             else:
                 reports.append(
                     (
@@ -159,14 +174,15 @@ class FrameStore(AlertStore, DeviceStore):
             )
         if inserts:
             self.conn.executemany(
-                "INSERT INTO frames (band_id, counter, type, band_time, flags, raw, fields, "
+                "INSERT INTO frames (band_id, epoch, counter, type, band_time, flags, raw, fields, "
                 "received_at, hub_id, hub_received_ms, rssi, hub_flags) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 inserts,
             )
         if dup_updates:
             self.conn.executemany(
-                "UPDATE frames SET hubs_heard = hubs_heard + 1 WHERE band_id = ? AND counter = ?",
+                "UPDATE frames SET hubs_heard = hubs_heard + 1 "
+                "WHERE band_id = ? AND epoch = ? AND counter = ?",
                 dup_updates,
             )
         self._update_bands(states, accepted_frames, now)
@@ -179,7 +195,7 @@ class FrameStore(AlertStore, DeviceStore):
         alerts, publish = self._frame_alerts(
             accepted_frames, states, verdicts, batch, rejected, now, low_battery_pct, sos_ack_topic
         )
-        accepted = len(accepted_frames)
+        accepted = len(accepted_frames) + late_epoch
         refused = len(batch) - accepted - len(dup_updates) + len(rejected)
         if batch or rejected:
             self.audit(
@@ -196,6 +212,13 @@ class FrameStore(AlertStore, DeviceStore):
                 at=now,
             )
         return BatchResult(accepted, len(dup_updates), refused, alerts, publish, verdicts)
+
+    def _epoch_floor(self, band_id: int, epoch: int) -> int:
+        """The retention floor of one of a band's retired key epochs."""
+        row = self.one(
+            "SELECT floor FROM band_keys WHERE band_id = ? AND epoch = ?", (band_id, epoch)
+        )
+        return int(row["floor"]) if row else -1
 
     def _update_bands(
         self, states: dict[int, dict[str, Any]], accepted: Sequence[Verified], now: int
@@ -265,14 +288,16 @@ class FrameStore(AlertStore, DeviceStore):
                 if got:
                     out.append(got)
         for r in rejected:
-            if r.code == "bad_signature" and r.band_id is not None:
+            if r.code in ("bad_signature", "retired_key") and r.band_id is not None:
                 got = self.raise_alert(
                     "security",
                     f"band:{r.band_id}",
                     {
                         "band_id": r.band_id,
                         "hub_id": r.hub_id,
-                        "what": "forged frame (bad signature)",
+                        "what": "forged frame (bad signature)"
+                        if r.code == "bad_signature"
+                        else f"frame signed by a retired key after its retirement: {r.detail}",
                     },
                     now,
                     band_id=r.band_id,
@@ -310,72 +335,13 @@ class FrameStore(AlertStore, DeviceStore):
         row = self.one("SELECT unit_id FROM hubs WHERE hub_id = ?", (hub_id,)) if hub_id else None
         return int(row["unit_id"]) if row else None
 
-    def _sos_ack(self, f: Frame, now: int, topic_for: Any) -> list[tuple[str, bytes]]:
-        counter, key = self.next_downlink_counter(f.band_id)
-        raw = downlink.encode(
-            key,
-            "sos_ack",
-            f.band_id,
-            counter,
-            now,
-            {"sos_id": f.fields["sos_id"], "status": downlink.SOS_RECEIVED},
-        )
-        self.x(
-            "INSERT INTO downlinks (band_id, counter, type, raw, created_at, published_at) "
-            "VALUES (?, ?, 'sos_ack', ?, ?, ?)",
-            (f.band_id, counter, raw, now, now),
-        )
-        return [(topic_for(h, f.band_id), raw) for h in self.downlink_hubs(f.band_id, now)]
 
-    def _queue_dispatch(
-        self, alert_id: int, f: Frame, v: Verified, st: dict[str, Any], now: int
-    ) -> None:
-        if self.meta_get("dispatch_enabled", "0") != "1":
-            return
-        payload = sos_payload(self, alert_id, f, v, st, now)
-        self.x(
-            "INSERT INTO dispatches (alert_id, payload, next_at, created_at) VALUES (?, ?, ?, ?)",
-            (alert_id, json.dumps(payload, ensure_ascii=False), now, now),
-        )
-
-
-def sos_payload(
-    store: FrameStore, alert_id: int, f: Frame, v: Verified, st: dict[str, Any], now: int
-) -> dict[str, Any]:
-    """The 110 dispatch message: who, what, and the best location known."""
-    person = (
-        store.one(
-            "SELECT name, gender, phone, address FROM persons WHERE id = ?", (st.get("person_id"),)
-        )
-        if st.get("person_id")
-        else None
-    )
-    # Best location: the hub the band itself names (only if the person opted in to SOS location),
-    # else the hub that relayed the frame; both are fixed, registered positions.
-    opted_in = bool(st.get("sos_location"))
-    hub_id = (f.fields["hub_id"] if opted_in else 0) or v.hub_id
-    hub = store.one("SELECT hub_id, name, lat, lon, address FROM hubs WHERE hub_id = ?", (hub_id,))
-    return {
-        "type": "sqjz.sos",
-        "alert_id": alert_id,
-        "time": now,
-        "band_id": f.band_id,
-        "sos_id": f.fields["sos_id"],
-        "reason": {1: "button", 2: "fall", 3: "heart_rate"}[f.fields["reason"]],
-        "person": person,
-        "location": {
-            "source": "hub" if hub else "address",
-            "hub": hub,
-            "address": person["address"] if person else None,
-        },
-    }
-
-
-def _frame_row(v: Verified, now: int) -> tuple[Any, ...]:
+def _frame_row(v: Verified, epoch: int, now: int) -> tuple[Any, ...]:
     f = v.frame
     fields = {k: (val.hex() if isinstance(val, bytes) else val) for k, val in f.fields.items()}
     return (
         f.band_id,
+        epoch,
         f.counter,
         f.type_name,
         f.band_time,

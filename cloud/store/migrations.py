@@ -437,6 +437,66 @@ CREATE TABLE arrest_requests (
 CREATE INDEX arrest_requests_case ON arrest_requests(case_id);
 """,
     ),
+    (
+        5,
+        "account administration; band key epochs and re-key authorizations",
+        """
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN disabled_reason TEXT;
+ALTER TABLE bands ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE band_keys (
+  band_id INTEGER NOT NULL REFERENCES bands(band_id),
+  epoch INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  enrolled_at INTEGER NOT NULL,
+  enrolled_hub INTEGER,
+  retired_at INTEGER,
+  retired_reason TEXT,
+  compromised INTEGER NOT NULL DEFAULT 0,
+  floor INTEGER NOT NULL DEFAULT -1,
+  PRIMARY KEY (band_id, epoch)
+);
+INSERT INTO band_keys (band_id, epoch, public_key, enrolled_at, enrolled_hub, retired_at)
+  SELECT band_id, 0, public_key, enrolled_at, enrolled_hub,
+         CASE WHEN active = 1 THEN NULL ELSE enrolled_at END FROM bands;
+CREATE TABLE band_rekeys (
+  id INTEGER PRIMARY KEY,
+  band_id INTEGER NOT NULL REFERENCES bands(band_id),
+  reason TEXT NOT NULL CHECK (length(trim(reason)) > 0),
+  compromised INTEGER NOT NULL DEFAULT 0,
+  authorized_by INTEGER REFERENCES users(id),
+  authorized_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER,
+  enrolment_id INTEGER REFERENCES enrolments(id)
+);
+CREATE TABLE frames_v5 (
+  id INTEGER PRIMARY KEY,
+  band_id INTEGER NOT NULL,
+  epoch INTEGER NOT NULL DEFAULT 0,
+  counter INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  band_time INTEGER NOT NULL,
+  flags INTEGER NOT NULL,
+  raw BLOB NOT NULL,
+  fields TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  hub_id INTEGER NOT NULL,
+  hub_received_ms INTEGER NOT NULL,
+  rssi INTEGER,
+  hub_flags INTEGER NOT NULL,
+  hubs_heard INTEGER NOT NULL DEFAULT 1,
+  UNIQUE (band_id, epoch, counter)
+);
+INSERT INTO frames_v5 (id, band_id, epoch, counter, type, band_time, flags, raw, fields,
+  received_at, hub_id, hub_received_ms, rssi, hub_flags, hubs_heard)
+  SELECT id, band_id, 0, counter, type, band_time, flags, raw, fields, received_at, hub_id,
+         hub_received_ms, rssi, hub_flags, hubs_heard FROM frames;
+DROP TABLE frames;
+ALTER TABLE frames_v5 RENAME TO frames;
+CREATE INDEX frames_band_time ON frames(band_id, received_at);
+""",
+    ),
 ]
 
 

@@ -61,6 +61,15 @@ class PeopleStore(BaseStore):
             row = self.one("SELECT count(*) AS n FROM users WHERE role = ?", (role,))
         return int(row["n"]) if row else 0
 
+    def count_enabled_admins(self) -> int:
+        """Administrators whose accounts are not disabled."""
+        row = self.one("SELECT count(*) AS n FROM users WHERE role = 'admin' AND disabled = 0")
+        return int(row["n"]) if row else 0
+
+    def end_sessions(self, user_id: int) -> int:
+        """Delete every session of an account; return how many."""
+        return self.x("DELETE FROM sessions WHERE user_id = ?", (user_id,)).rowcount
+
     def record_login_failure(self, user_id: int, failures: int, locked_until: int) -> None:
         """Count a failed login (and lock the account when the limit is reached)."""
         self.x(
@@ -71,8 +80,9 @@ class PeopleStore(BaseStore):
     def session_get(self, token_hash: str) -> Row | None:
         """A session joined with its user."""
         return self.one(
-            "SELECT s.*, u.username, u.display_name, u.role, u.unit_id, u.person_id, u.disabled "
-            "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+            "SELECT s.*, u.username, u.display_name, u.role, u.unit_id, u.person_id, u.disabled, "
+            "u.must_change_password FROM sessions s JOIN users u ON u.id = s.user_id "
+            "WHERE s.token_hash = ?",
             (token_hash,),
         )
 
