@@ -99,6 +99,7 @@ def create_app(
         supervision,
         ui,
         ui_acts,
+        ui_admin,
         ui_audit,
     )
     from cloud.services.oversight import ensure_admin
@@ -128,6 +129,7 @@ def create_app(
         admin,
         ui,
         ui_acts,
+        ui_admin,
         ui_audit,
     ):
         app.include_router(module.router)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cloud.domain import alerts, leave, positioning, residence, sanctions, stages
+from cloud.i18n_admin import ADMIN_EN, ADMIN_ZH
 
 EN = {
     # navigation and common words
@@ -229,6 +230,10 @@ DEADLINES = {
     "transfer_file": ("移交档案", "Hand over the file"),
     "correction_reply": ("纠正意见书面回复", "Reply to correction notice"),
 }
+
+
+EN.update(ADMIN_EN)
+ZH.update(ADMIN_ZH)
 
 
 def t(key: str, lang: str) -> str:

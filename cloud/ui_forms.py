@@ -219,7 +219,7 @@ _LINES = {f[0] for spec in (*ACT_FORMS.values(), *FORMS.values()) for f in spec 
 _CHECKS = {
     f[0] for spec in (*ACT_FORMS.values(), *FORMS.values()) for f in spec if f[3] == "checkbox"
 }
-_BOOLS = {"approve", "arrested"}
+_BOOLS = {"approve", "arrested", "sos_location", "compromised"}
 # Optional fields whose empty input means "not given" (the model's default applies).
 _OPTIONAL = {
     "renewal_of",
@@ -230,6 +230,14 @@ _OPTIONAL = {
     "notice_received_on",
     "documents_received_on",
     "returned_on",
+    "unit_id",
+    "parent_id",
+    "code",
+    "lat",
+    "lon",
+    "weight_kg",
+    "rest_hr",
+    "password",
 }
 
 

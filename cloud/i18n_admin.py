@@ -1,0 +1,62 @@
+"""UI text of the administration pages and the account page: Chinese first, English second."""
+
+from __future__ import annotations
+
+# key -> (zh, en)
+TEXT = {
+    "admin": ("系统管理", "Administration"),
+    "users": ("账号", "Accounts"),
+    "units": ("单位", "Units"),
+    "hubs": ("基站", "Hubs"),
+    "bands": ("腕带", "Bands"),
+    "new_user": ("新建账号", "New account"),
+    "new_unit": ("新建单位", "New unit"),
+    "new_hub": ("登记基站", "Register a hub"),
+    "role": ("角色", "Role"),
+    "unit": ("单位", "Unit"),
+    "disabled": ("已停用", "Disabled"),
+    "locked": ("已锁定", "Locked"),
+    "must_change": ("须修改密码", "Must change password"),
+    "active": ("正常", "Active"),
+    "disable": ("停用", "Disable"),
+    "enable": ("启用", "Enable"),
+    "reset_password": ("重置密码", "Reset password"),
+    "unlock": ("解锁", "Unlock"),
+    "reason": ("原因", "Reason"),
+    "online": ("在线", "Online"),
+    "offline": ("离线", "Offline"),
+    "never_seen": ("从未上线", "Never seen"),
+    "last_seen": ("最近状态", "Last status"),
+    "position": ("位置", "Position"),
+    "edit": ("修改", "Edit"),
+    "rotate_token": ("更换接口令牌", "New API token"),
+    "secret_once": (
+        "请立即抄录：此内容只显示一次，系统仅保存其摘要。",
+        "Copy it now: shown once, only its hash is kept.",
+    ),
+    "api_token": ("基站接口令牌", "Hub API token"),
+    "temporary_password": ("临时密码（下次登录须修改）", "Temporary password (change it)"),
+    "wearer": ("佩戴人", "Wearer"),
+    "epoch": ("密钥代", "Key epoch"),
+    "assign": ("发放给对象", "Hand over"),
+    "unassign": ("收回", "Take back"),
+    "retire": ("停用腕带", "Retire band"),
+    "authorize_rekey": ("授权更换密钥", "Authorize a new key"),
+    "rekey_open": ("已授权更换密钥，24小时内有效", "New key authorized, valid 24 hours"),
+    "keys": ("密钥历史", "Key history"),
+    "verify_frames": ("校验全部数据帧签名", "Verify every stored frame"),
+    "frames_ok": ("全部签名有效", "Every signature valid"),
+    "frames_bad": ("签名无效的数据帧", "Frames whose signature fails"),
+    "checked": ("已校验", "Checked"),
+    "retired": ("停用于", "Retired"),
+    "compromised": ("可能泄露", "Compromised"),
+    "public_key": ("公钥", "Public key"),
+    "change_password": ("修改密码", "Change password"),
+    "password_changed": ("密码已修改", "Password changed"),
+    "must_change_notice": (
+        "管理员已重置您的密码：请先设置新密码。",
+        "An administrator reset your password: set a new one first.",
+    ),
+}
+ADMIN_ZH = {k: v[0] for k, v in TEXT.items()}
+ADMIN_EN = {k: v[1] for k, v in TEXT.items()}
