@@ -17,6 +17,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cloud": ("cloud.cli", "serve the county cloud (web UI, API, MQTT ingest); create-admin"),
     "hub": ("hub.cli", "run the village hub (BLE to MQTT, store-and-forward); check; enrol"),
     "band": ("sqjz.band", "run one simulated band (real firmware) and print its frames as JSON"),
+    "simulate": (
+        "sqjz.simulate",
+        "fleet simulator: thousands of bands, tens of real hubs, real broker and cloud",
+    ),
 }
 
 

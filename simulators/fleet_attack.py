@@ -1,0 +1,148 @@
+"""What an attacker sends: frames forged or tampered with, garbage, replays (crafting is pure).
+
+Two paths: a rogue BLE device in a village hands notifications to the hub (`radio_batch`), and
+someone holding a stolen hub password publishes envelopes straight to the county broker
+(`network_batch`, sent by `publish_as_hub`). Each item says what a correct receiver must answer,
+so the fleet report can check every refusal by its code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from typing import NamedTuple
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from protocol import envelope, frame, topics
+
+ATTACK_BAND_BASE = 90_000_001  # band ids no county enrolled
+
+
+class Crafted(NamedTuple):
+    """One malicious item and the answer a correct receiver gives."""
+
+    kind: str  # forged, tampered, malformed, unknown_band, replay, hub_mismatch, other_topic
+    payload: bytes  # a frame (radio) or an MQTT envelope (network)
+    expect: str  # the refusal code, or "duplicate" for a replay of genuine bytes
+
+
+def _stranger(i: int) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"attacker%d" % i).digest())
+
+
+def forged_frame(band_id: int, counter: int, now: int, i: int) -> bytes:
+    """An SOS claiming to be from an enrolled band, signed with the attacker's key."""
+    return frame.encode(
+        "sos", band_id, counter, now, {"sos_id": 900 + i, "reason": 1}, _stranger(i).sign
+    )
+
+
+def tampered(genuine: bytes) -> bytes:
+    """A genuine frame with one payload byte changed (steps raised): the signature breaks."""
+    raw = bytearray(genuine)
+    raw[18] ^= 0x10
+    return bytes(raw)
+
+
+def malformed(genuine: bytes, i: int) -> tuple[bytes, str]:
+    """Bytes that are not a frame, with the parse error a strict receiver reports."""
+    choice = i % 3
+    if choice == 0:
+        return genuine[:40], "truncated"
+    if choice == 1:
+        return bytes([0x21]) + genuine[1:], "bad_version"
+    return genuine[:2] + bytes([0x80]) + genuine[3:], "bad_flags"
+
+
+def unknown_band(i: int, now: int) -> bytes:
+    """A well-signed frame from a band no county enrolled."""
+    return frame.encode(
+        "activity", ATTACK_BAND_BASE + i, i, now, {"steps": 1}, _stranger(1000 + i).sign
+    )
+
+
+def radio_batch(victims: list[int], genuine: list[bytes], n: int, now: int) -> list[Crafted]:
+    """What a rogue device hands a hub over BLE: n of each kind."""
+    out: list[Crafted] = []
+    for i in range(n):
+        band = victims[i % len(victims)]
+        out.append(Crafted("forged", forged_frame(band, 2**31 + i, now, i), "bad_signature"))
+        out.append(Crafted("tampered", tampered(genuine[i % len(genuine)]), "bad_signature"))
+        raw, code = malformed(genuine[i % len(genuine)], i)
+        out.append(Crafted("malformed", raw, code))
+        # The hub forwards a band it has no key for (flag 0x01 clear); the cloud refuses it.
+        out.append(Crafted("unknown_band", unknown_band(i, now), "unknown_band"))
+    return out
+
+
+def network_batch(
+    hub_id: int, other_hub: int, victims: list[int], genuine: list[bytes], n: int, now: int
+) -> list[tuple[str, Crafted]]:
+    """(topic, item) a stolen hub password publishes: n of each kind."""
+    up, ms = topics.up(hub_id), now * 1000
+    out: list[tuple[str, Crafted]] = []
+    for i in range(n):
+        band = victims[i % len(victims)]
+        g = genuine[i % len(genuine)]
+        wrap = envelope.wrap
+        out.append(
+            (
+                up,
+                Crafted(
+                    "forged",
+                    wrap(hub_id, ms, 0, forged_frame(band, 2**30 + i, now, i), 1),
+                    "bad_signature",
+                ),
+            )
+        )
+        out.append((up, Crafted("tampered", wrap(hub_id, ms, 0, tampered(g), 1), "bad_signature")))
+        raw, code = malformed(g, i)
+        out.append((up, Crafted("malformed", wrap(hub_id, ms, 0, raw, 1), code)))
+        out.append(
+            (
+                up,
+                Crafted(
+                    "unknown_band", wrap(hub_id, ms, 0, unknown_band(n + i, now), 1), "unknown_band"
+                ),
+            )
+        )
+        out.append((up, Crafted("replay", wrap(hub_id, ms, 0, g, 1), "duplicate")))
+        out.append((up, Crafted("hub_mismatch", wrap(other_hub, ms, 0, g, 1), "hub_mismatch")))
+        if other_hub != hub_id:
+            # The broker's ACL lets a hub write only its own topics: this never reaches the cloud.
+            out.append(
+                (
+                    topics.up(other_hub),
+                    Crafted(
+                        "other_topic",
+                        wrap(other_hub, ms, 0, forged_frame(band, 2**29 + i, now, i), 1),
+                        "acl",
+                    ),
+                )
+            )
+    return out
+
+
+def publish_as_hub(
+    port: int, hub_id: int, password: str, items: list[tuple[str, Crafted]], host: str = "127.0.0.1"
+) -> int:
+    """Publish with the hub's stolen credentials (QoS 1, waits for each PUBACK); returns count."""
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=f"intruder-{hub_id}-{random.getrandbits(32)}"
+    )
+    client.username_pw_set(str(hub_id), password)
+    client.connect(host, port)
+    client.loop_start()
+    try:
+        infos = [client.publish(topic, item.payload, qos=1) for topic, item in items]
+        deadline = time.monotonic() + 30
+        for info in infos:
+            info.wait_for_publish(max(0.1, deadline - time.monotonic()))
+        return sum(1 for info in infos if info.is_published())
+    finally:
+        client.disconnect()
+        client.loop_stop()
