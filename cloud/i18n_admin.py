@@ -8,6 +8,7 @@ TEXT = {
     "users": ("账号", "Accounts"),
     "units": ("单位", "Units"),
     "hubs": ("基站", "Hubs"),
+    "hub": ("基站", "Hub"),
     "bands": ("腕带", "Bands"),
     "new_user": ("新建账号", "New account"),
     "new_unit": ("新建单位", "New unit"),

@@ -10,7 +10,7 @@ from cloud.domain import checkins, retention
 from cloud.domain.roles import SYSTEM
 from cloud.runtime import Runtime
 from cloud.services import alerts as alert_service
-from cloud.services import positioning
+from cloud.services import hub_health, positioning
 from cloud.services.common import local_date
 
 log = logging.getLogger("sqjz.cloud.jobs")
@@ -25,8 +25,16 @@ def run_all(rt: Runtime, now: int) -> dict[str, Any]:
         "contact": check_contact(rt, now),
         "deadlines": check_deadlines(rt, now),
         "orders_expired": positioning.expire(rt, SYSTEM, now),
+        "hubs_offline": check_hubs_if_listening(rt, now),
         "retention": apply_retention(rt, now),
     }
+
+
+def check_hubs_if_listening(rt: Runtime, now: int) -> int:
+    """Hub offline alerts, only while the cloud itself hears the broker (else it cannot tell)."""
+    if rt.mqtt is None or not rt.mqtt.connected.is_set():
+        return 0
+    return hub_health.check_hubs(rt, now)
 
 
 def check_silence(rt: Runtime, now: int) -> int:

@@ -47,6 +47,9 @@ class Settings(BaseModel):
     band_silent_s: int = 30 * 60
     out_of_contact_s: int = 24 * 3600
     low_battery_pct: int = 20
+    # A hub whose last will (or final status) says offline, or that sent no status at all, for
+    # this long raises hub_offline for its unit's staff. Hubs report every 30 s (hub.toml).
+    hub_offline_s: int = Field(300, ge=0, le=7 * 86400)
     # 110 dispatch: a JSON POST per SOS, retried until the receiver answers 2xx.
     dispatch_url: str | None = None
     dispatch_token: str | None = None

@@ -15,9 +15,11 @@ KINDS: dict[str, tuple[int, str, str]] = {
     "missed_checkin": (2, "未按时报告", "Missed check-in"),
     "deadline_due": (2, "期限将至", "Deadline due"),
     "low_battery": (3, "电量低", "Low battery"),
+    "hub_offline": (2, "基站离线", "Hub offline"),
 }
 STATUSES = ("open", "acknowledged", "escalated", "resolved")
 UNSUSPENDABLE = ("sos", "security")  # a person's safety and the system's integrity
+SYSTEM_KINDS = ("hub_offline",)  # about equipment, not a person: nothing to suspend per person
 
 
 class AlertError(ValueError):
@@ -76,8 +78,8 @@ def check_suspension(kind: str, reason: str, hours: int) -> None:
     """Suspending one alert kind for one person needs a reason and an end; never SOS."""
     if kind not in KINDS:
         raise AlertError(f"unknown alert kind {kind!r}")
-    if kind in UNSUSPENDABLE:
-        raise AlertError(f"{kind} alerts cannot be suspended")
+    if kind in UNSUSPENDABLE or kind in SYSTEM_KINDS:
+        raise AlertError(f"{kind} alerts cannot be suspended for a person")
     if not reason.strip():
         raise AlertError("a reason is required to suspend an alert kind")
     if not 1 <= hours <= 24 * 90:

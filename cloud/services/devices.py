@@ -10,7 +10,7 @@ from cloud import auth, enrol, models
 from cloud.domain import wearer
 from cloud.domain.roles import SYSTEM, Actor
 from cloud.runtime import Runtime
-from cloud.services import bands, positioning
+from cloud.services import bands, hub_health, positioning
 from cloud.services.alerts import raise_and_broadcast
 from cloud.services.common import RefusedError, local_date
 
@@ -167,11 +167,14 @@ def on_hub_message(rt: Runtime, kind: str, hub_id: int, payload: bytes) -> None:
         return
     if kind == "status":
         with s.tx():
-            if not s.hub_status(hub_id, msg, now):
+            known = s.hub_status(hub_id, msg, now)
+            if not known:
                 s.insert(
                     "reports",
                     {"at": now, "kind": "unknown_hub", "hub_id": hub_id, "code": "status"},
                 )
+        if known:
+            hub_health.on_status(rt, hub_id, bool(msg.get("online")), now)
     elif kind == "events":
         _hub_event(rt, hub_id, msg, now)
     elif kind == "presence":

@@ -14,7 +14,11 @@
     tr.className = "alert-row kind-" + a.kind + " st-" + a.status;
     tr.dataset.id = a.id;
     tr.appendChild(text("td", en ? a.label_en : a.label_zh));
-    tr.appendChild(text("td", a.person_name || ("band " + (a.band_id || ""))));
+    var who = a.person_name || ("band " + (a.band_id || ""));
+    if (a.kind === "hub_offline" && a.detail) {
+      who = (en ? "Hub #" : "基站 #") + a.detail.hub_id + " " + (a.detail.name || "");
+    }
+    tr.appendChild(text("td", who));
     tr.appendChild(text("td", when(a.raised_at)));
     tr.appendChild(text("td", a.count));
     tr.appendChild(text("td", a.status));

@@ -49,6 +49,7 @@ TABLES = frozenset(
         "arrest_requests",
         "band_keys",
         "band_rekeys",
+        "audit_anchors",
     ]
 )
 

@@ -37,9 +37,13 @@ class DeviceStore(BaseStore):
 
     def hub_status(self, hub_id: int, status: dict[str, Any], now: int) -> bool:
         """Store a hub's retained status; False for a hub we do not know."""
+        online = bool(status.get("online"))
+        # offline_since keeps the first moment the hub said (or its last will said) it is gone:
+        # a retained offline status heard again after a cloud restart does not restart it.
         cur = self.x(
-            "UPDATE hubs SET status = ?, online = ?, last_seen = ? WHERE hub_id = ?",
-            (json.dumps(status, ensure_ascii=False), int(bool(status.get("online"))), now, hub_id),
+            "UPDATE hubs SET status = ?, online = ?, last_seen = ?, offline_since = "
+            "CASE WHEN ? THEN NULL ELSE coalesce(offline_since, ?) END WHERE hub_id = ?",
+            (json.dumps(status, ensure_ascii=False), int(online), now, int(online), now, hub_id),
         )
         return cur.rowcount == 1
 

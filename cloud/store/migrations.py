@@ -497,6 +497,28 @@ ALTER TABLE frames_v5 RENAME TO frames;
 CREATE INDEX frames_band_time ON frames(band_id, received_at);
 """,
     ),
+    (
+        6,
+        "hub offline tracking; signed anchors of the audit chain",
+        """
+ALTER TABLE hubs ADD COLUMN offline_since INTEGER;
+UPDATE hubs SET offline_since = last_seen WHERE online = 0 AND last_seen IS NOT NULL;
+CREATE TABLE audit_anchors (
+  id INTEGER PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  head TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  requested_by TEXT NOT NULL DEFAULT 'system'
+);
+CREATE TRIGGER audit_anchors_no_update BEFORE UPDATE ON audit_anchors
+BEGIN SELECT RAISE(ABORT, 'audit anchors are append-only'); END;
+CREATE TRIGGER audit_anchors_no_delete BEFORE DELETE ON audit_anchors
+BEGIN SELECT RAISE(ABORT, 'audit anchors are append-only'); END;
+""",
+    ),
 ]
 
 
