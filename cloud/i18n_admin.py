@@ -52,6 +52,31 @@ TEXT = {
     "retired": ("停用于", "Retired"),
     "compromised": ("可能泄露", "Compromised"),
     "public_key": ("公钥", "Public key"),
+    "chain_only_inside": (
+        "此项只说明数据库内的哈希链自洽；能改写整个数据库的人也能重算它。请用本院保存的锚点核对。",
+        "This only shows the chain is consistent inside the database; whoever can rewrite the"
+        " database can recompute it. Check it against the anchors your office holds.",
+    ),
+    "anchors": ("哈希链锚点（已签名）", "Signed anchors of the chain"),
+    "anchor_key": ("签名公钥", "Signing key"),
+    "time": ("时间", "Time"),
+    "head": ("链头哈希", "Head hash"),
+    "by": ("签发", "Issued by"),
+    "issue_anchor": ("立即签发锚点", "Anchor now"),
+    "download_anchors": ("下载锚点文件（供检察院留存）", "Download the anchors file (to keep)"),
+    "check_held": ("用本院保存的锚点核对", "Check against the anchors you hold"),
+    "check_held_help": (
+        "上传贵院此前下载保存的锚点文件，并填写贵院保存的公钥（不要从本页复制）。",
+        "Upload the anchors file your office saved earlier and the public key your office"
+        " holds (not copied from this page).",
+    ),
+    "held_file": ("锚点文件", "Anchors file"),
+    "held_key": ("公钥（十六进制）", "Public key (hex)"),
+    "check": ("核对", "Check"),
+    "held_ok": ("与所持锚点一致", "Consistent with the anchors held"),
+    "held_bad": ("发现不一致：审计日志可能被改写", "Mismatch: the log may have been rewritten"),
+    "entries": ("条目", "Entries"),
+    "anchors_checked": ("核对锚点", "Anchors checked"),
     "change_password": ("修改密码", "Change password"),
     "password_changed": ("密码已修改", "Password changed"),
     "must_change_notice": (

@@ -10,7 +10,7 @@ from cloud.domain import checkins, retention
 from cloud.domain.roles import SYSTEM
 from cloud.runtime import Runtime
 from cloud.services import alerts as alert_service
-from cloud.services import hub_health, positioning
+from cloud.services import anchors, hub_health, positioning
 from cloud.services.common import local_date
 
 log = logging.getLogger("sqjz.cloud.jobs")
@@ -27,6 +27,7 @@ def run_all(rt: Runtime, now: int) -> dict[str, Any]:
         "orders_expired": positioning.expire(rt, SYSTEM, now),
         "hubs_offline": check_hubs_if_listening(rt, now),
         "retention": apply_retention(rt, now),
+        "anchored": anchors.issue_if_due(rt, now),
     }
 
 

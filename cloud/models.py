@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -375,3 +375,10 @@ class HubUpdate(Strict):
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     address: str = Field("", max_length=300)
+
+
+class AnchorCheck(Strict):
+    """Anchors the procuratorate holds, and the public key it holds, to check the chain with."""
+
+    public_key: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+    anchors: list[dict[str, Any]] = Field(min_length=1, max_length=100_000)

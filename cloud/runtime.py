@@ -31,10 +31,19 @@ class Runtime:
         self.live = Live()
         self.mqtt: Any = None  # MqttWorker when started
         self.workers: list[Any] = []
+        self._anchor_key: Any = None
         self._scope_cache: dict[tuple[str, int | None], frozenset[int]] = {}
         self._scope_version = ""
         with self.store.tx():
             self.store.meta_set("dispatch_enabled", "1" if settings.dispatch_url else "0")
+
+    def anchor_key(self) -> Any:
+        """The key that signs audit anchors (loaded, or created, on first use)."""
+        if self._anchor_key is None:
+            from cloud.anchor_key import AnchorKey
+
+            self._anchor_key = AnchorKey(self.settings.anchor_key_file)
+        return self._anchor_key
 
     def now(self) -> int:
         """UTC seconds."""

@@ -75,6 +75,12 @@ class Settings(BaseModel):
     retain_presence_days: int = 90
     retain_sessions_days: int = 30
     retain_security_days: int = 5 * 365
+    # Audit anchors (docs/cloud.md): signed with the key in anchor_key_path (created in the data
+    # folder on first use), issued every anchor_interval_s if the log grew, and on demand;
+    # published retained on anchor_topic for the procuratorate's subscriber.
+    anchor_key_path: Path | None = None
+    anchor_interval_s: int = Field(3600, ge=60)
+    anchor_topic: str = "sqjz/v1/audit/anchor"
     # First administrator, created on a fresh data folder if both are given.
     admin_username: str | None = None
     admin_password: str | None = None
@@ -90,6 +96,11 @@ class Settings(BaseModel):
     def db_path(self) -> Path:
         """The SQLite database file inside the data folder."""
         return self.data_dir / "sqjz.db"
+
+    @property
+    def anchor_key_file(self) -> Path:
+        """The anchor signing key (kept apart from backups of the database if set elsewhere)."""
+        return self.anchor_key_path or self.data_dir / "anchor-key.pem"
 
 
 def _env_values(env: Mapping[str, str]) -> dict[str, Any]:

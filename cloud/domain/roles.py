@@ -56,14 +56,17 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "notice.answer",
             "band.manage",
             "residence.decide",
+            "audit.anchor",
         }
     ),
     # Read-only oversight of its region (law Art. 8, 62), plus its correction notices.
     "procuratorate": frozenset(
-        _READ | {"location.read", "audit.read", "notice.read", "notice.file"}
+        _READ | {"location.read", "audit.read", "audit.anchor", "notice.read", "notice.file"}
     ),
     # Administers accounts, units and hubs; sees no case data (least privilege).
-    "admin": frozenset({"admin.users", "admin.units", "admin.hubs", "audit.read", "band.manage"}),
+    "admin": frozenset(
+        {"admin.users", "admin.units", "admin.hubs", "audit.read", "audit.anchor", "band.manage"}
+    ),
 }
 ALL_PERMISSIONS = frozenset().union(*PERMISSIONS.values()) | {"hub.enrol", "public", "session"}
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from cloud import auth, models
 from cloud.domain.roles import Actor
 from cloud.routers.deps import rt_of
+from cloud.services import anchors as anchor_service
 from cloud.services import oversight
 from cloud.services.common import local_date
 
@@ -34,6 +35,32 @@ def verify(
     """Recompute the whole hash chain."""
     ok, bad, n = rt_of(request).store.audit_verify()
     return {"ok": ok, "first_bad_seq": bad, "entries": n}
+
+
+@router.get("/audit/anchors")
+def anchors(
+    request: Request, actor: Annotated[Actor, Depends(auth.require("audit.read"))]
+) -> dict[str, Any]:
+    """Every signed anchor with the public key: the file the procuratorate keeps."""
+    return anchor_service.export(rt_of(request))
+
+
+@router.post("/audit/anchors", status_code=201)
+def issue_anchor(
+    request: Request, actor: Annotated[Actor, Depends(auth.require("audit.anchor"))]
+) -> dict[str, Any]:
+    """Anchor the chain's head now (also done every anchor_interval_s)."""
+    return anchor_service.issue(rt_of(request), actor)
+
+
+@router.post("/audit/anchors/check")
+def check_anchors(
+    body: models.AnchorCheck,
+    request: Request,
+    actor: Annotated[Actor, Depends(auth.require("audit.read"))],
+) -> dict[str, Any]:
+    """Check the chain against anchors the caller holds, with the public key the caller holds."""
+    return anchor_service.check_held(rt_of(request), body.anchors, bytes.fromhex(body.public_key))
 
 
 @router.get("/correction-notices")
