@@ -77,6 +77,7 @@ TEXT = {
     "held_bad": ("发现不一致：审计日志可能被改写", "Mismatch: the log may have been rewritten"),
     "entries": ("条目", "Entries"),
     "anchors_checked": ("核对锚点", "Anchors checked"),
+    "next_checkin": ("下次报告截止", "Next check-in due"),
     "change_password": ("修改密码", "Change password"),
     "password_changed": ("密码已修改", "Password changed"),
     "must_change_notice": (

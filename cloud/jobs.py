@@ -81,7 +81,8 @@ def check_contact(rt: Runtime, now: int) -> int:
             "unit_id": case["village_id"],
         }
         started = case["supervision_started_at"] or case["opened_at"]
-        if checkins.missed(last, started, case["class_level"] or "normal", now):
+        policy = rt.settings.checkin_policy
+        if checkins.missed(last, started, case["class_level"] or "normal", now, policy):
             alert_service.raise_and_broadcast(
                 rt,
                 SYSTEM,

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from cloud.domain.checkins import CheckinPolicy
+
 ENV_PREFIX = "SQJZ_"
 
 
@@ -66,6 +68,11 @@ class Settings(BaseModel):
     leave_county_max_days: int = 30
     leave_window_days: int = 60
     correction_reply_days: int = 15
+    # Days between required check-ins per classification (provincial rules; docs/cloud.md says
+    # where each default comes from): 严管, 普管, 宽管.
+    checkin_days_strict: int = Field(7, ge=1, le=366)
+    checkin_days_normal: int = Field(14, ge=1, le=366)
+    checkin_days_lenient: int = Field(30, ge=1, le=366)
     # Report to the new 司法所 after an approved move within the county (local practice; the
     # Measures set 7 days for a move to another county, used here by analogy).
     residence_report_days: int = Field(7, ge=1, le=30)
@@ -96,6 +103,13 @@ class Settings(BaseModel):
     def db_path(self) -> Path:
         """The SQLite database file inside the data folder."""
         return self.data_dir / "sqjz.db"
+
+    @property
+    def checkin_policy(self) -> CheckinPolicy:
+        """The check-in periods as the domain rule takes them."""
+        return CheckinPolicy(
+            self.checkin_days_strict, self.checkin_days_normal, self.checkin_days_lenient
+        )
 
     @property
     def anchor_key_file(self) -> Path:

@@ -367,3 +367,54 @@ def test_arrest_request_refused_for_other_proposals(county: County) -> None:
     ruling = {"outcome": "granted", "document_no": "公(治)罚1", "ruled_on": "2025-11-30"}
     r = county.call("office", "POST", f"/api/v1/sanctions/{sid}/ruling", json=ruling)
     assert r.status_code == 200 and r.json()["outcome"] == "granted"
+
+
+# Check-in periods per classification ----------------------------------------------------------
+
+
+def test_checkin_periods_come_from_settings() -> None:
+    from cloud.settings import load_settings
+
+    st = load_settings(env={"SQJZ_CHECKIN_DAYS_STRICT": "5", "SQJZ_CHECKIN_DAYS_LENIENT": "60"})
+    assert st.checkin_policy == (5, 14, 60)
+    assert st.checkin_policy.days("unknown") == 14  # unclassified: held to 普管
+    with pytest.raises(ValueError, match="checkin_days_normal"):
+        load_settings(env={"SQJZ_CHECKIN_DAYS_NORMAL": "0"})
+
+
+def test_missed_checkin_follows_the_configured_period() -> None:
+    from cloud import jobs
+
+    c = County({"checkin_days_normal": 3})
+    try:
+        case_id = c.open_case("supervising")  # classified 普管 (normal) by the testkit
+        me = c.call("office", "GET", f"/api/v1/cases/{case_id}").json()
+        started = me["supervision_started_at"]
+        c.advance(3 * 86400)
+        jobs.check_contact(c.rt, int(c.now))
+        assert not [
+            a
+            for a in c.call("office", "GET", "/api/v1/alerts").json()
+            if a["kind"] == "missed_checkin"
+        ]
+        c.advance(60)
+        jobs.check_contact(c.rt, int(c.now))
+        alerts = [
+            a
+            for a in c.call("office", "GET", "/api/v1/alerts").json()
+            if a["kind"] == "missed_checkin"
+        ]
+        assert len(alerts) == 1 and alerts[0]["case_id"] == case_id
+        r = c.call("office", "POST", f"/api/v1/cases/{case_id}/checkins", json={"method": "phone"})
+        assert r.status_code == 201
+        c.call(
+            "office", "POST", f"/api/v1/cases/{case_id}/account", json={"password": "person-pass-1"}
+        )
+        token = c.client.post(
+            "/api/v1/auth/login", json={"username": me["id_number"], "password": "person-pass-1"}
+        ).json()["token"]
+        mine = c.client.get("/api/v1/me", headers={"authorization": f"Bearer {token}"}).json()
+        assert mine["next_checkin_due"] == int(c.now) + 3 * 86400
+        assert started < mine["next_checkin_due"]
+    finally:
+        c.close()

@@ -101,6 +101,9 @@ def test_late_return_from_leave_through_the_form(live: LiveCloud, browser: Any) 
     try:
         page = login(browser, live, "office")
         page.goto(f"{live.url}/cases/{case_id}")
+        # 普管: every 14 days by default; five days in, the next check-in is not yet overdue.
+        expect(page.locator("#next-checkin")).to_contain_text("下次报告截止")
+        expect(page.locator("#next-checkin")).not_to_have_class("bad")
         row = page.locator(f"tr.leave[data-id='{leave_id}']")
         row.locator("summary", has_text="销假").click()
         row.locator("button").click()

@@ -148,6 +148,7 @@ def my_case(
     keep = ("id", "case_type", "stage", "term_start", "term_end", "class_level")
     return {
         "case": {k: c[k] for k in keep},
+        "next_checkin_due": service.next_checkin(rt_of(request), c),
         "leave_requests": s.rows_for_case("leave_requests", c["id"]),
         "checkins": s.rows_for_case("checkins", c["id"]),
     }

@@ -199,6 +199,7 @@ def case_page(
         today=local_date(rt.now()).isoformat(),
         now=rt.now(),
         county_villages=_county_villages(rt, case["office_id"]),
+        next_checkin=case_service.next_checkin(rt, case),
         unit_names={u["id"]: u["name"] for u in rt.store.units()},
     )
 

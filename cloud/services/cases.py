@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from cloud import models
+from cloud.domain import checkins, stages
 from cloud.domain import deadlines as dl
-from cloud.domain import stages
 from cloud.domain.roles import Actor
 from cloud.runtime import Runtime
 from cloud.services.common import RefusedError, check_case_scope, check_unit_scope, local_date
@@ -362,3 +362,14 @@ def transfer_file(rt: Runtime, actor: Actor, case_id: int) -> dict[str, Any]:
         | {"extra": json.loads(case["extra"])},
         **{t: s.rows_for_case(t, case_id) for t in keep},
     }
+
+
+def next_checkin(rt: Runtime, case: dict[str, Any]) -> int | None:
+    """When the next check-in is due under the case's classification (None outside supervision)."""
+    if case["stage"] != "supervising":
+        return None
+    last = rt.store.last_checkin(case["id"])
+    started = case["supervision_started_at"] or case["opened_at"]
+    return checkins.next_checkin_due(
+        last, started, case["class_level"] or "normal", rt.settings.checkin_policy
+    )
