@@ -209,22 +209,12 @@ def bands_page(
     request: Request, actor: Annotated[Actor, Depends(auth.require("band.manage"))]
 ) -> Response:
     rt = rt_of(request)
-    rows = rt.store.q(
-        "SELECT b.band_id, b.person_id, b.active, b.epoch, b.battery_pct, b.last_frame_at, "
-        "p.name AS person_name, p.office_id, p.village_id FROM bands b "
-        "LEFT JOIN persons p ON p.id = b.person_id ORDER BY b.band_id"
-    )
+    rows = rt.store.bands_overview()
     if actor.role != "admin":  # the county head sees wearers of the county only
         for r in rows:
             if r["person_id"] and r["office_id"] not in actor.scope:
                 r["person_name"] = "—"
-    open_rekeys = {
-        int(r["band_id"])
-        for r in rt.store.q(
-            "SELECT band_id FROM band_rekeys WHERE used_at IS NULL AND expires_at > ?",
-            (rt.now(),),
-        )
-    }
+    open_rekeys = rt.store.bands_with_open_rekeys(rt.now())
     return page(request, "admin_bands.html", bands=rows, forms=ADMIN_FORMS, open_rekeys=open_rekeys)
 
 
@@ -252,7 +242,7 @@ async def assign_band(
         id_number = models.check_id_number(str(data.pop("id_number", "")))
     except ValueError as exc:
         raise RefusedError(str(exc)) from None
-    person = rt.store.one("SELECT id FROM persons WHERE id_number = ?", (id_number,))
+    person = rt.store.person_by_id_number(id_number)
     if person is None:
         raise NotFoundError(f"person with ID number {id_number}")
     body = parse(models.BandAssign, {**data, "person_id": person["id"]})

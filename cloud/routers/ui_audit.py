@@ -24,10 +24,8 @@ def _page(request: Request, report: dict[str, Any] | None = None, status: int = 
     rt = rt_of(request)
     s = rt.store
     ok, bad, n = s.audit_verify()
-    rows = s.q("SELECT * FROM audit ORDER BY seq DESC LIMIT 200")
-    recent = s.q(
-        "SELECT seq, head, at, key_id, requested_by FROM audit_anchors ORDER BY id DESC LIMIT 10"
-    )
+    rows = s.recent_audit(200)
+    recent = s.anchor_rows(newest_first=True, limit=10)
     key = rt.anchor_key()
     return page(
         request,

@@ -19,7 +19,7 @@ def _record(row: Row) -> dict[str, Any]:
 
 def latest(rt: Runtime) -> dict[str, Any] | None:
     """The newest anchor issued, or None."""
-    row = rt.store.one("SELECT * FROM audit_anchors ORDER BY id DESC LIMIT 1")
+    row = rt.store.latest_anchor()
     return _record(row) if row else None
 
 
@@ -30,7 +30,7 @@ def issue(rt: Runtime, actor: Actor | None = None) -> dict[str, Any]:
     """
     s, now, key = rt.store, rt.now(), rt.anchor_key()
     with s.tx():
-        head = s.one("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        head = s.audit_head()
         if head is None:
             raise RefusedError("the audit log is empty: nothing to anchor")
         record = rules.make(
@@ -62,9 +62,9 @@ def issue(rt: Runtime, actor: Actor | None = None) -> dict[str, Any]:
 
 def issue_if_due(rt: Runtime, now: int) -> bool:
     """The job: a new anchor when the last is older than the interval and the log has grown."""
-    last = rt.store.one("SELECT seq, at FROM audit_anchors ORDER BY id DESC LIMIT 1")
-    head = rt.store.one("SELECT max(seq) AS seq FROM audit")
-    if head is None or head["seq"] is None:
+    last = rt.store.latest_anchor()
+    head = rt.store.audit_head()
+    if head is None:
         return False
     if last is not None and (
         now - int(last["at"]) < rt.settings.anchor_interval_s or int(head["seq"]) == last["seq"]
@@ -77,7 +77,7 @@ def issue_if_due(rt: Runtime, now: int) -> bool:
 def export(rt: Runtime) -> dict[str, Any]:
     """Every anchor with the public key, as the file the procuratorate keeps in its system."""
     key = rt.anchor_key()
-    rows = rt.store.q("SELECT * FROM audit_anchors ORDER BY id")
+    rows = rt.store.anchor_rows()
     return {
         "format": rules.EXPORT_FORMAT,
         "county": rt.settings.county_name,

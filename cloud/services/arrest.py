@@ -26,16 +26,14 @@ def request(
         check_case_scope(actor, case)
         if actor.role not in rules.DECIDER_ROLES.get(sanction["kind"], ()):
             raise ForbiddenError("an arrest request is signed by the county bureau head")
-        earlier = s.one(
-            "SELECT count(*) AS n FROM arrest_requests WHERE sanction_id = ?", (sanction_id,)
-        )
+        earlier = s.arrest_requests_of(sanction_id)
         try:
             rules.check_arrest_request(
                 sanction["kind"],
                 sanction["status"],
                 body.ground,
                 body.facts,
-                int(earlier["n"]) if earlier else 0,
+                earlier,
             )
         except rules.SanctionError as exc:
             raise RefusedError(str(exc)) from None

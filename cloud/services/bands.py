@@ -3,7 +3,6 @@ key history and verification of every stored frame against the key of its epoch.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from cloud import models
@@ -14,7 +13,6 @@ from cloud.services.common import RefusedError
 from cloud.store import NotFoundError, Store
 from protocol import replay
 from protocol.errors import FrameError
-from protocol.frame import Frame
 from protocol.frame import parse as parse_frame
 from protocol.verify import Keyring, verify_frame
 
@@ -34,7 +32,7 @@ def store_enrolled_key(
     """
     band_id, public_key = int(enrolment["band_id"]), bytes(enrolment["public_key"])
     first = parse_frame(raw)
-    band = s.one("SELECT * FROM bands WHERE band_id = ?", (band_id,))
+    band = s.band_or_none(band_id)
     # The downlink counter keeps rising across keys: stored downlinks are unique per
     # (band, counter), and a band that re-derives K_dl starts an empty window, so any is new.
     common = {"dl_key": dl_key, "last_frame_at": now, "last_hub": hub_id}
@@ -51,8 +49,8 @@ def store_enrolled_key(
                 **common,
             },
         )
-        _new_epoch_row(s, band_id, 0, public_key, hub_id, now)
-        _keep_enrol_frame(s, first, 0, hub_id, now)
+        s.new_key_epoch(band_id, 0, public_key, hub_id, now)
+        s.keep_enrol_frame(first, 0, hub_id, now)
         return "band.enrol", {"public_key": public_key.hex(), "epoch": 0}
     same = bytes(band["public_key"]) == public_key
     grant = None
@@ -72,18 +70,12 @@ def store_enrolled_key(
             band_id,
             {"active": 1, "hi": hi, "seen": frame_rules.to_db(seen), **common},
         )
-        s.x(
-            "UPDATE band_keys SET retired_at = NULL, retired_reason = NULL "
-            "WHERE band_id = ? AND epoch = ?",
-            (band_id, epoch),
-        )
+        s.unretire_key(band_id, epoch)
         action = "band.reenrol" if grant is None else "band.reactivate"
     else:
         assert grant is not None
-        s.x(
-            "UPDATE band_keys SET retired_at = coalesce(retired_at, ?), retired_reason = ?, "
-            "compromised = ?, floor = ? WHERE band_id = ? AND epoch = ?",
-            (now, grant["reason"], grant["compromised"], band["floor"], band_id, epoch),
+        s.retire_key(
+            band_id, epoch, now, grant["reason"], bool(grant["compromised"]), band["floor"]
         )
         epoch += 1
         s.update(
@@ -102,20 +94,16 @@ def store_enrolled_key(
                 **common,
             },
         )
-        _new_epoch_row(s, band_id, epoch, public_key, hub_id, now)
+        s.new_key_epoch(band_id, epoch, public_key, hub_id, now)
         action = "band.rekey"
         detail["old_public_key"] = bytes(band["public_key"]).hex()
-    _keep_enrol_frame(s, first, epoch, hub_id, now)
+    s.keep_enrol_frame(first, epoch, hub_id, now)
     detail.update(epoch=epoch, authorization=grant["id"] if grant else None)
     return action, detail
 
 
 def _use_grant(s: Store, band_id: int, enrolment_id: int, now: int) -> dict[str, Any]:
-    grant = s.one(
-        "SELECT * FROM band_rekeys WHERE band_id = ? AND used_at IS NULL AND expires_at > ? "
-        "ORDER BY id DESC LIMIT 1",
-        (band_id, now),
-    )
+    grant = s.open_rekey(band_id, now)
     if grant is None:
         raise RefusedError(
             f"band {band_id} is already enrolled: a new key or bringing a retired band back is "
@@ -126,42 +114,6 @@ def _use_grant(s: Store, band_id: int, enrolment_id: int, now: int) -> dict[str,
     return grant
 
 
-def _new_epoch_row(
-    s: Store, band_id: int, epoch: int, public_key: bytes, hub_id: int, now: int
-) -> None:
-    s.insert(
-        "band_keys",
-        {
-            "band_id": band_id,
-            "epoch": epoch,
-            "public_key": public_key,
-            "enrolled_at": now,
-            "enrolled_hub": hub_id,
-        },
-    )
-
-
-def _keep_enrol_frame(s: Store, first: Frame, epoch: int, hub_id: int, now: int) -> None:
-    """The enrol frame is signed evidence with a counter the band never reuses: keep it."""
-    s.x(
-        "INSERT OR IGNORE INTO frames (band_id, epoch, counter, type, band_time, flags, raw, "
-        "fields, received_at, hub_id, hub_received_ms, hub_flags) "
-        "VALUES (?, ?, ?, 'enrol', ?, ?, ?, ?, ?, ?, ?, 0)",
-        (
-            first.band_id,
-            epoch,
-            first.counter,
-            first.band_time,
-            first.flags,
-            first.raw,
-            json.dumps(first.to_dict()),
-            now,
-            hub_id,
-            now * 1000,
-        ),
-    )
-
-
 def authorize_rekey(
     rt: Runtime, actor: Actor, band_id: int, body: models.RekeyAuthorize
 ) -> dict[str, Any]:
@@ -169,11 +121,7 @@ def authorize_rekey(
     s, now = rt.store, rt.now()
     with s.tx():
         s.band(band_id)
-        s.x(
-            "UPDATE band_rekeys SET expires_at = ? WHERE band_id = ? AND used_at IS NULL "
-            "AND expires_at > ?",
-            (now, band_id, now),
-        )  # one open authorization per band: the newest replaces the others
+        s.expire_rekeys(band_id, now)  # one open authorization per band: the newest counts
         gid = s.insert(
             "band_rekeys",
             {
@@ -202,11 +150,7 @@ def retire(rt: Runtime, actor: Actor, band_id: int, reason: str) -> None:
     with s.tx():
         band = s.band(band_id)
         s.update("bands", "band_id", band_id, {"active": 0, "person_id": None})
-        s.x(
-            "UPDATE band_keys SET retired_at = coalesce(retired_at, ?), retired_reason = ? "
-            "WHERE band_id = ? AND epoch = ?",
-            (now, reason or "retired", band_id, band["epoch"]),
-        )
+        s.retire_key(band_id, int(band["epoch"]), now, reason or "retired")
         s.bump_keyring()
         s.audit(actor, "band.revoke", "band", band_id, {"reason": reason}, at=now)
     rt.publish_configs()
@@ -215,31 +159,20 @@ def retire(rt: Runtime, actor: Actor, band_id: int, reason: str) -> None:
 def key_history(rt: Runtime, band_id: int) -> list[dict[str, Any]]:
     """Every key a band has had, newest first, with how many frames each signed."""
     rt.store.band(band_id)
-    rows = rt.store.q(
-        "SELECT k.*, (SELECT count(*) FROM frames f WHERE f.band_id = k.band_id "
-        "AND f.epoch = k.epoch) AS frames FROM band_keys k WHERE k.band_id = ? "
-        "ORDER BY k.epoch DESC",
-        (band_id,),
-    )
+    rows = rt.store.key_history(band_id)
     return [{**r, "public_key": bytes(r["public_key"]).hex()} for r in rows]
 
 
 def verify_frames(rt: Runtime, band_id: int, page: int = 5000) -> dict[str, Any]:
     """Check every stored frame's signature against the key of its epoch (about 15,000/s)."""
     s = rt.store
-    keys = {
-        int(r["epoch"]): bytes(r["public_key"])
-        for r in s.q("SELECT epoch, public_key FROM band_keys WHERE band_id = ?", (band_id,))
-    }
+    keys = {int(r["epoch"]): bytes(r["public_key"]) for r in s.key_history(band_id)}
     if not keys:
         raise NotFoundError(f"band {band_id}")
     out: dict[int, dict[str, Any]] = {e: {"epoch": e, "checked": 0, "bad": []} for e in keys}
     after = 0
     while True:
-        rows = s.q(
-            "SELECT id, epoch, raw FROM frames WHERE band_id = ? AND id > ? ORDER BY id LIMIT ?",
-            (band_id, after, page),
-        )
+        rows = s.frames_page(band_id, after, page)
         if not rows:
             break
         for r in rows:

@@ -47,11 +47,7 @@ def on_status(rt: Runtime, hub_id: int, online: bool, now: int) -> None:
         return
     s = rt.store
     with s.tx():
-        open_alert = s.one(
-            "SELECT id FROM alerts WHERE kind = 'hub_offline' AND fold_key = ? "
-            "AND status != 'resolved'",
-            (f"hub_offline:hub:{hub_id}",),
-        )
+        open_alert = s.open_alert_by_key(f"hub_offline:hub:{hub_id}")
         if open_alert is None:
             return
         s.update(

@@ -28,11 +28,7 @@ def request(
         case = s.case(case_id)
         check_case_scope(actor, case)
         target = s.unit(body.to_village_id)
-        pending = s.one(
-            "SELECT count(*) AS n FROM residence_changes "
-            "WHERE case_id = ? AND status = 'requested'",
-            (case_id,),
-        )
+        pending = s.pending_residence_changes(case_id)
         same_county = s.county_of(int(target["id"])) == s.county_of(int(case["office_id"]))
         try:
             rules.check_request(
@@ -42,7 +38,7 @@ def request(
                 same_county,
                 body.moves_on,
                 local_date(now),
-                int(pending["n"]) if pending else 0,
+                pending,
             )
         except rules.ResidenceError as exc:
             raise RefusedError(str(exc)) from None
@@ -133,14 +129,7 @@ def _hand_over(
         case["person_id"],
         {"office_id": to_office, "village_id": to_village, "address": row["new_address"]},
     )
-    s.x(
-        "UPDATE deadlines SET unit_id = ? WHERE case_id = ? AND done_at IS NULL",
-        (to_office, case["id"]),
-    )
-    s.x(
-        "UPDATE alerts SET unit_id = ? WHERE case_id = ? AND status != 'resolved'",
-        (to_village, case["id"]),
-    )
+    s.move_case_units(case["id"], to_office, to_village)
     office, village = s.unit(to_office), s.unit(to_village)
     recipients = [("office", office["name"]), ("village", village["name"])]
     if to_office != row["from_office_id"]:

@@ -317,19 +317,9 @@ def suggestions(rt: Runtime, actor: Actor, case_id: int) -> list[dict[str, str]]
     check_case_scope(actor, case)
     counts = s.sanction_counts(case_id)
     lost = (now - case["missing_since"]) // 86400 if case["missing_since"] else 0
-    last_decided = s.one(
-        "SELECT coalesce(max(decided_at), 0) AS at FROM sanctions WHERE case_id = ? "
-        "AND status = 'decided' AND kind IN ('admonition', 'warning')",
-        (case_id,),
-    )
-    late = s.one(
-        "SELECT coalesce(max(late_days), 0) AS days FROM leave_requests WHERE case_id = ? "
-        "AND status = 'returned' AND returned_at > ?",
-        (case_id, last_decided["at"] if last_decided else 0),
-    )
     facts = {
         "case_type": case["case_type"],
-        "late_return_days": late["days"] if late else 0,
+        "late_return_days": s.late_return_days(case_id),
         "out_of_contact_days": lost,
         "admonitions_uncorrected": counts.get("admonition", 0),
         "warnings_uncorrected": counts.get("warning", 0),

@@ -100,6 +100,12 @@ class AlertStore(BaseStore):
             raise NotFoundError(f"alert {alert_id}")
         return row
 
+    def open_alert_by_key(self, fold_key: str) -> Row | None:
+        """The unresolved alert with this fold key."""
+        return self.one(
+            "SELECT * FROM alerts WHERE fold_key = ? AND status != 'resolved'", (fold_key,)
+        )
+
     def open_alerts(self) -> list[Row]:
         """Every unresolved alert (for the escalation job)."""
         return self.q("SELECT * FROM alerts WHERE status = 'open'")

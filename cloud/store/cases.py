@@ -163,3 +163,41 @@ class CaseStore(BaseStore):
             (case_id,),
         )
         return {r["kind"]: int(r["n"]) for r in rows}
+
+    def pending_residence_changes(self, case_id: int) -> int:
+        """Changes of residence of a case awaiting a decision."""
+        row = self.one(
+            "SELECT count(*) AS n FROM residence_changes "
+            "WHERE case_id = ? AND status = 'requested'",
+            (case_id,),
+        )
+        return int(row["n"]) if row else 0
+
+    def move_case_units(self, case_id: int, office_id: int, village_id: int) -> None:
+        """After a move: open deadlines go to the new 司法所, open alerts to the new village."""
+        self.x(
+            "UPDATE deadlines SET unit_id = ? WHERE case_id = ? AND done_at IS NULL",
+            (office_id, case_id),
+        )
+        self.x(
+            "UPDATE alerts SET unit_id = ? WHERE case_id = ? AND status != 'resolved'",
+            (village_id, case_id),
+        )
+
+    def arrest_requests_of(self, sanction_id: int) -> int:
+        """Arrest requests filed with a proposal."""
+        row = self.one(
+            "SELECT count(*) AS n FROM arrest_requests WHERE sanction_id = ?", (sanction_id,)
+        )
+        return int(row["n"]) if row else 0
+
+    def late_return_days(self, case_id: int) -> int:
+        """The longest late return from leave since the last decided 训诫 or 警告 (0 if none)."""
+        row = self.one(
+            "SELECT coalesce(max(l.late_days), 0) AS days FROM leave_requests l "
+            "WHERE l.case_id = ? AND l.status = 'returned' AND l.returned_at > "
+            "(SELECT coalesce(max(decided_at), 0) FROM sanctions WHERE case_id = ? "
+            "AND status = 'decided' AND kind IN ('admonition', 'warning'))",
+            (case_id, case_id),
+        )
+        return int(row["days"]) if row else 0

@@ -126,6 +126,10 @@ class PeopleStore(BaseStore):
         """Delete sessions past their expiry; return how many."""
         return self.x("DELETE FROM sessions WHERE expires_at < ?", (now,)).rowcount
 
+    def person_by_id_number(self, id_number: str) -> Row | None:
+        """A supervised person by resident ID number."""
+        return self.one("SELECT * FROM persons WHERE id_number = ?", (id_number,))
+
     def person(self, person_id: int) -> dict[str, Any]:
         """One supervised person."""
         return self.get("persons", person_id)
