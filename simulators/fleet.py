@@ -33,6 +33,7 @@ from simulators.fleet_cloud import (
     EventStream,
     SimClock,
     login,
+    process_cpu_s,
     seed,
 )
 from simulators.fleet_hub import FleetHub, Link, hub_settings
@@ -116,11 +117,13 @@ class Fleet:
             hours = opts.duration_s / 3600
             self.say(f"运行 / running {opts.scenario}: {hours:.2f} h simulated at {opts.speed:g}x")
             real_t0 = time.monotonic()
+            cpu0 = self._cpu(cloud)
             await self._play()
             play_s = time.monotonic() - real_t0
             self.say("排空 / draining: waiting for every frame to reach the cloud ...")
             drained = await self._drain(watcher)
             drain_s = time.monotonic() - real_t0 - play_s
+            cpu = {k: round(v - cpu0[k], 1) for k, v in self._cpu(cloud).items()}
             for stream in streams:
                 stream.stop()
             watcher.stop()
@@ -142,11 +145,21 @@ class Fleet:
                     "play_s": play_s,
                     "drain_s": drain_s,
                     "drained": drained,
+                    "cpu_s": cpu,
                 },
                 cloud_log=cloud.log(),
             )
             return build_report(observed)
         raise AssertionError("unreachable")
+
+    def _cpu(self, cloud: CloudProcess) -> dict[str, float]:
+        """CPU seconds so far of this process (bands and hubs), the cloud and mosquitto."""
+        out = {"bands_and_hubs": time.process_time()}
+        if cloud.proc is not None:
+            out["cloud"] = process_cpu_s(cloud.proc.pid)
+        if self.broker is not None and self.broker.pid is not None:
+            out["mosquitto"] = process_cpu_s(self.broker.pid)
+        return out
 
     async def _start_broker(self, stack: contextlib.AsyncExitStack) -> None:
         self.passwords = {CLOUD_USER: secrets.token_urlsafe(12)}

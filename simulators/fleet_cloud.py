@@ -301,6 +301,12 @@ class CommitWatcher:
         self._thread.join(5)
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _repo() -> Path:
     return Path(__file__).resolve().parent.parent
 

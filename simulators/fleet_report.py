@@ -174,6 +174,7 @@ def build_report(ob: Observed) -> dict[str, Any]:
             "run_s": round(play, 1),
             "drain_s": round(ob.timing["drain_s"], 1),
             "drained": ob.timing["drained"],
+            "cpu_s": ob.timing.get("cpu_s", {}),
         },
         "frames": {
             "sent": signed,
@@ -386,6 +387,8 @@ def render(r: dict[str, Any]) -> str:
         f"规模 / size: {r['size']['bands']} bands, {r['size']['hubs']} hubs; "
         f"{tm['simulated_s'] / 3600:.2f} h simulated at {tm['speed']:g}x in {tm['run_s']} s "
         f"(+{tm['drain_s']} s drain, {tm['setup_s']} s set-up)",
+        "CPU 秒 / CPU seconds, run + drain: "
+        + (", ".join(f"{k} {v}" for k, v in tm.get("cpu_s", {}).items()) or "-"),
         "",
         "| 项目 / measure | 值 / value |",
         "|---|---|",

@@ -105,6 +105,16 @@ def sos_storm(plan: Plan, opts: Options, rng: random.Random) -> list[Step]:
     ]
 
 
+def sos_latency(plan: Plan, opts: Options, rng: random.Random) -> list[Step]:
+    """One SOS at a time, evenly spread, while the whole fleet reports in the background."""
+    n = max(1, round(len(plan.bands) * opts.storm_share))
+    first, gap = opts.duration_s * 0.1, opts.duration_s * 0.85 / n
+    return [
+        Step(first + i * gap, "press_sos", (band,))
+        for i, band in enumerate(rng.sample(plan.bands, n))
+    ]
+
+
 def broker_outage(plan: Plan, opts: Options, rng: random.Random) -> list[Step]:
     """The county broker is down for `outage_s` (stopped cleanly, or killed with --outage-kill)."""
     start = min(600.0, opts.duration_s / 4)
@@ -182,6 +192,20 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "sos-storm": Scenario(
         "SOS 风暴", "SOS storm", {"duration_s": 900.0, "speed": 10.0, "ack_loss": 0.0}, sos_storm
+    ),
+    "sos-latency": Scenario(
+        "背景负载下的 SOS 延迟",
+        "SOS latency under a steady background",
+        {
+            "bands": 10_000,
+            "hubs": 20,
+            "duration_s": 150.0,
+            "speed": 1.0,
+            "activity_s": 60.0,
+            "storm_share": 0.01,
+            "ack_loss": 0.0,
+        },
+        sos_latency,
     ),
     "broker-outage": Scenario(
         "县级 MQTT 服务器中断", "broker outage", {"duration_s": HOUR, "speed": 60.0}, broker_outage

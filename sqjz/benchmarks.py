@@ -7,6 +7,7 @@ import importlib
 import json
 import os
 import platform
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -19,21 +20,45 @@ RESULTS = REPO / "docs" / "benchmarks.json"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 # group -> "module:function"; the function returns a list of result rows (see `row`).
+# "limits" runs first: other rows are shown as a share of the limits it measures.
 REGISTRY: dict[str, str] = {
+    "limits": "sqjz.bench_limits:bench_rows",
     "band-sign": "simulators.bench_band_crypto:bench_rows",
-    "protocol-verify": "sqjz.benchmarks:bench_protocol_verify",
     "band-algorithms": "simulators.bench_algorithms:bench_rows",
     "band-firmware": "simulators.bench_band:bench_rows",
-    "cloud": "cloud.bench:bench_rows",
+    "protocol-verify": "sqjz.benchmarks:bench_protocol_verify",
     "hub": "simulators.hub_bench:bench_rows",
+    "cloud": "cloud.bench:bench_rows",
+    "fleet": "simulators.fleet_bench:bench_rows",
+    "web": "sqjz.bench_web:bench_rows",
+}
+
+# Rows of the groups above whose figure is bounded by a measured limit: name prefix ->
+# (limit key, units of that limit one unit of the row spends), e.g. one verify per frame.
+BOUNDS: dict[str, tuple[tuple[str, float], ...]] = {
+    "protocol: verify with parser, libsodium": (("ed25519", 1.0),),
+    "protocol: verify with parser, OpenSSL": (("ed25519-openssl", 1.0),),
+    "hub: frames/s verify + outbox + publish": (("ed25519", 1.0), ("mqtt", 1.0)),
+    "cloud: ingest": (("ed25519", 1.0),),
 }
 
 
 def row(
-    name: str, value: float, unit: str, goal: str, method: str, limit: str = ""
+    name: str,
+    value: float,
+    unit: str,
+    goal: str,
+    method: str,
+    limit: str = "",
+    key: str = "",
+    bounds: tuple[tuple[str, float], ...] = (),
 ) -> dict[str, Any]:
-    """One measured figure beside its goal and, where known, the hardware/library limit."""
-    return {
+    """One measured figure beside its goal and, where known, the hardware/library limit.
+
+    `key` names a limit other rows refer to; `bounds` lists (limit key, units of that limit
+    one unit of this row spends), e.g. (("ed25519", 2.0),) for two verifications per frame.
+    """
+    out: dict[str, Any] = {
         "name": name,
         "value": value,
         "unit": unit,
@@ -41,6 +66,50 @@ def row(
         "limit": limit,
         "method": method,
     }
+    if key:
+        out["key"] = key
+    if bounds:
+        out["bounds"] = [list(b) for b in bounds]
+    return out
+
+
+def judge(value: float, unit: str, goal: str) -> str:
+    """Whether a figure meets a goal written as '>= 15,000/s', '<= 3 ms', '< 1 s' (else '')."""
+    m = re.match(r"^\s*(>=|<=|<|>)\s*([\d,.]+)\s*([a-zA-Z/%]*)", goal)
+    if m is None or not isinstance(value, int | float):
+        return ""
+    op, number, goal_unit = m.group(1), float(m.group(2).replace(",", "")), m.group(3)
+    scale = {("ms", "s"): 1000.0, ("s", "ms"): 0.001}
+    unit_word = unit.split()[0] if unit else ""
+    factor = 1.0
+    if goal_unit and goal_unit not in ("/s",) and goal_unit != unit_word:
+        if (unit_word, goal_unit) not in scale:
+            return ""
+        factor = scale[(unit_word, goal_unit)]
+    target = number * factor
+    ok = {
+        ">=": value >= target,
+        "<=": value <= target,
+        "<": value < target,
+        ">": value > target,
+    }[op]
+    return "✓ meets" if ok else "✗ misses"
+
+
+def share_of_limits(r: dict[str, Any], limits: dict[str, dict[str, Any]]) -> str:
+    """'39 % of Ed25519 verify, libsodium (16,460/s; 1 per frame)' for each bound of a row."""
+    bounds = r.get("bounds") or next(
+        (b for prefix, b in BOUNDS.items() if r["name"].startswith(prefix)), ()
+    )
+    parts = []
+    for key, cost in bounds:
+        lim = limits.get(key)
+        if lim is None or not lim["value"] or not isinstance(r["value"], int | float):
+            continue
+        label = lim["name"].removeprefix("limit: ")
+        share = 100 * r["value"] * cost / lim["value"]
+        parts.append(f"{share:.0f} % of {label} ({lim['value']:,}/s; {cost:g} per frame)")
+    return "; ".join(parts)
 
 
 def machine() -> str:
@@ -138,23 +207,31 @@ def run_group(group: str) -> list[dict[str, Any]]:
 
 
 def render_table(results: dict[str, Any]) -> str:
-    """Markdown table of every stored result."""
+    """Markdown table of every stored result: figure, goal, verdict, share of the limits."""
+    limits = {r["key"]: r for r in results["rows"] if r.get("key")}
     lines = [
         f"Machine: {results['machine']}. Updated: {results['updated']}.",
         "",
-        "| group | measure | result | goal | limit / reference | method |",
-        "|---|---|---|---|---|---|",
+        "| group | measure | result | goal | meets? | share of the limit here "
+        "| limit / reference | method |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results["rows"]:
         value = f"{r['value']:,}" if isinstance(r["value"], int) else f"{r['value']}"
         lines.append(
-            f"| {r['group']} | {r['name']} | {value} {r['unit']} | {r['goal']} | {r['limit']} "
-            f"| {r['method']} (measured {r['date']}) |"
+            f"| {r['group']} | {r['name']} | {value} {r['unit']} | {r['goal']} "
+            f"| {judge(r['value'], r['unit'], r['goal'])} | {share_of_limits(r, limits)} "
+            f"| {r['limit']} | {r['method']} (measured {r['date']}) |"
         )
+    took = results.get("durations", {})
+    if took:
+        total = sum(took.values())
+        parts = ", ".join(f"{g} {s / 60:.1f} min" for g, s in took.items())
+        lines += ["", f"Run time of `sqjz bench` per group: {parts}; total {total / 60:.0f} min."]
     return "\n".join(lines)
 
 
-def store(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def store(rows: list[dict[str, Any]], durations: dict[str, float] | None = None) -> dict[str, Any]:
     """Merge new rows into docs/benchmarks.json (replacing rows of the same groups)."""
     old: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"rows": []}
     groups = {r["group"] for r in rows}
@@ -163,9 +240,12 @@ def store(rows: list[dict[str, Any]]) -> dict[str, Any]:
         r["date"] = today
     kept = [r for r in old["rows"] if r["group"] not in groups]
     order = list(REGISTRY)
+    took = {g: s for g, s in old.get("durations", {}).items() if g in REGISTRY}
+    took.update(durations or {})
     merged = {
         "machine": machine(),
         "updated": today,
+        "durations": {g: round(took[g], 1) for g in order if g in took},
         "rows": sorted(
             kept + rows, key=lambda r: order.index(r["group"]) if r["group"] in order else 99
         ),
@@ -189,13 +269,21 @@ def main(which: list[str], write: bool = True) -> int:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(REGISTRY)}")
         return 2
     rows: list[dict[str, Any]] = []
+    durations: dict[str, float] = {}
     for group in which or list(REGISTRY):
         print(f"running {group} ...", flush=True)
+        t0 = time.monotonic()
         got = run_group(group)
+        durations[group] = time.monotonic() - t0
         for r in got:
-            print(f"  {r['name']}: {r['value']} {r['unit']} (goal {r['goal']})", flush=True)
+            verdict = judge(r["value"], r["unit"], r["goal"])
+            print(
+                f"  {r['name']}: {r['value']} {r['unit']} (goal {r['goal']}) {verdict}", flush=True
+            )
+        print(f"  ({durations[group]:.0f} s)", flush=True)
         rows += got
+        if write:  # after each group: a long run interrupted later keeps what it measured
+            write_doc(store(got, {group: durations[group]}))
     if write:
-        write_doc(store(rows))
         print(f"updated {DOC.relative_to(REPO)}")
     return 0

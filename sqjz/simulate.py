@@ -8,6 +8,7 @@ import sys
 NAMES = (
     "normal-day",
     "sos-storm",
+    "sos-latency",
     "broker-outage",
     "hub-offline",
     "clock-drift",
@@ -58,7 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--outage-kill", action="store_true", default=None, help="broker-outage: SIGKILL it"
     )
     parser.add_argument("--offline-minutes", type=float, help="hub-offline: minutes (60)")
-    parser.add_argument("--storm-share", type=float, help="sos-storm: share pressing SOS (0.1)")
+    parser.add_argument(
+        "--storm-share", type=float, help="sos-storm, sos-latency: share of bands pressing SOS"
+    )
     parser.add_argument("--attack-frames", type=int, help="forged: items of each kind (50)")
     parser.add_argument("--drain-timeout", type=float, help="real seconds to wait at the end")
     parser.add_argument("--json", help="also write the report(s) as JSON to this file")
