@@ -9,6 +9,7 @@ the classes to pass as `backend=` to `bleak.BleakScanner` and `bleak.BleakClient
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -242,6 +243,11 @@ class BumbleClient(BaseBleakClient):
             raise BleakError("the bumble radio is not open")
         try:
             conn = await device.connect(self._target, timeout=self._timeout)
+        except asyncio.CancelledError:
+            # bleak's own timeout: take back the pending connection, or it completes later.
+            with contextlib.suppress(Exception):
+                await device.send_sync_command(hci.HCI_LE_Create_Connection_Cancel_Command())
+            raise
         except TimeoutError:
             raise BleakDeviceNotFoundError(
                 self.address, f"{self.address} not connectable"
@@ -254,7 +260,11 @@ class BumbleClient(BaseBleakClient):
         try:
             await self._peer.request_mtu(WANT_MTU)
             await self._discover()
-        except Exception:
+        except BaseException:
+            # Also when cancelled (bleak's connect timeout). On the virtual link a CONNECT_IND
+            # that reached a band which had just stopped advertising leaves the central with a
+            # half-open connection that no supervision timeout ever ends; left open, it blocks
+            # every later connection to that band ("Connection ... already exists?").
             await self.disconnect()
             raise
 

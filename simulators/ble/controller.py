@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bumble import hci
+from bumble import core, hci
 from bumble.controller import Controller
 
 _bumble_log = logging.getLogger("bumble.controller")
@@ -33,3 +33,40 @@ class QuietController(Controller):
             self.on_hci_acl_data_packet(packet)
             return
         super().on_hci_packet(packet)
+
+    def on_hci_disconnect_command(self, command: hci.HCI_Disconnect_Command) -> None:
+        # A real controller ends a link whose peer has gone (supervision timeout). bumble's link
+        # raises when the peer's controller has left the air, before the link is closed here,
+        # so the host would wait for ever and every later connect would find it "already exists".
+        try:
+            super().on_hci_disconnect_command(command)
+        except core.InvalidArgumentError:
+            connection = self.find_le_connection_by_handle(command.connection_handle)
+            if connection is not None:
+                self.on_le_disconnected(connection, hci.HCI_ErrorCode.CONNECTION_TIMEOUT_ERROR)
+
+    def on_hci_le_create_connection_cancel_command(
+        self, command: hci.HCI_LE_Create_Connection_Cancel_Command
+    ) -> hci.HCI_StatusReturnParameters:
+        # bumble's controller acknowledges the cancel but keeps the pending connection, which
+        # then fires the next time the band advertises: a link its host never asked for, and
+        # every later attempt refused (COMMAND_DISALLOWED). A real controller drops it and
+        # reports the attempt ended (Vol 4, Part E, 7.8.13).
+        pending = self.pending_le_connection
+        if pending is None:
+            return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.COMMAND_DISALLOWED_ERROR)
+        self.pending_le_connection = None
+        self.send_hci_packet(
+            hci.HCI_LE_Connection_Complete_Event(
+                status=hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR,
+                connection_handle=0,
+                role=hci.Role.CENTRAL,
+                peer_address_type=pending.peer_address.address_type,
+                peer_address=pending.peer_address,
+                connection_interval=0,
+                peripheral_latency=0,
+                supervision_timeout=0,
+                central_clock_accuracy=0,
+            )
+        )
+        return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
