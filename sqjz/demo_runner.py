@@ -1,0 +1,343 @@
+"""`sqjz demo` start to finish: start everything in order, run, stop everything in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqjz import demo_procs as procs
+from sqjz.demo_console import KEYS, Console, KeyReader
+from sqjz.demo_procs import DemoError
+
+log = logging.getLogger("sqjz.demo")
+STEPS = 9
+
+
+@dataclass
+class Options:
+    """What `sqjz demo` was asked to do."""
+
+    data_dir: Path
+    port: int = 8080
+    bands: int = 5
+    broker: str = "auto"  # auto, mosquitto, embedded
+    password: str | None = None
+    scenarios: tuple[str, ...] = ()
+    exit_after: float | None = None
+    silent_s: int = 90
+    keys: bool = True
+
+
+class Demo:
+    """Everything the demo started, so that it can be stopped in reverse order."""
+
+    def __init__(self, opts: Options, console: Console) -> None:
+        self.opts = opts
+        self.console = console
+        self.folder = procs.DataFolder(opts.data_dir)
+        self.password = opts.password or procs.password()
+        self.stack = contextlib.AsyncExitStack()
+        self.stopping = asyncio.Event()
+        self.summary: dict[str, Any] = {}
+        self.children: list[procs.Child] = []
+        self.village: Any = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Every step in order; each registers how it is undone."""
+        from cloud.domain.calendar import load_calendar
+        from cloud.domain.deadlines import report_due
+        from cloud.services.common import local_date
+        from sqjz.demo_air import Air, hub_toml
+        from sqjz.demo_scenarios import AlertWatcher, Village
+        from sqjz.demo_seed import ACCOUNTS, PEOPLE, Api, seed
+
+        c, o, folder = self.console, self.opts, self.folder.path
+        c.total = STEPS
+        with c.step("协议自检", "protocol self-test") as note:
+            from sqjz import selftest
+
+            result = await asyncio.to_thread(selftest.check)
+            if not result["ok"]:
+                raise DemoError(f"protocol self-test failed: {result}")
+            note["text"] = (
+                f"{result['vectors']} vectors; MicroPython signs "
+                f"{result['micropython_signed_identical']}/{result['micropython_signed_total']}"
+            )
+        with c.step("消息代理", "MQTT broker") as note:
+            kind = procs.choose_broker(o.broker)
+            users = {"cloud": procs.password(), "12": procs.password()}
+            broker = await procs.start_broker(
+                kind, folder / "broker", users, folder / "logs" / "broker.log"
+            )
+            self.stack.push_async_callback(broker.stop)
+            if broker.child is not None:
+                self.children.append(broker.child)
+            note["text"] = f"{kind} 127.0.0.1:{broker.port} (logins: cloud, hub 12)"
+        with c.step("县级云平台", "county cloud (sqjz cloud)") as note:
+            port = o.port or procs.free_port()
+            if not procs.port_free(port):
+                raise DemoError(f"端口 {port} 已被占用 / port {port} is taken (give --port N or 0)")
+            cloud = await procs.start_cloud(
+                folder, port, broker, ("admin", self.password), o.silent_s
+            )
+            self.stack.push_async_callback(cloud.child.stop)
+            self.children.append(cloud.child)
+            note["text"] = f"{cloud.url} (pid {cloud.child.pid}, {cloud.db})"
+        api = Api(cloud.url, self.password)
+        self.stack.push_async_callback(api.close)
+        today = local_date(int(time.time()))
+        with c.step("演示数据", "demo data, entered through the API") as note:
+            county = await seed(api, today)
+            note["text"] = (
+                f"2 司法所, {len(county.units) - 5} villages, {len(ACCOUNTS) + 1} logins, "
+                f"{len(county.cases)} cases, 1 assessment"
+            )
+        health_port = procs.free_port()
+        (folder / "hub.toml").write_text(hub_toml(folder / "hub", broker.port, health_port))
+        air = Air(folder / "hub", folder / "hub.toml", users["12"])
+        self.stack.push_async_callback(air.close)
+        wearers = [p for p in PEOPLE if p.band][: o.bands]
+        with c.step("手环", "bands: real firmware under MicroPython") as note:
+            ids = await air.create(len(wearers))
+            note["text"] = f"{len(ids)} bands {ids[0]}…{ids[-1]}, real time"
+        with c.step("村级网关", "hub 12 opens its broker session") as note:
+            await air.start_hub()
+            await air.stop_hub()  # as at the office: the hub stops while bands are enrolled
+            note["text"] = "session kept by the broker while the hub is stopped"
+        with c.step("登记手环", "enrol bands (IDENTITY, challenge, signed enrol frame)") as note:
+            await air.on_air()
+            n = await air.enrol_all(cloud.url, county.hub_token)
+            note["text"] = f"{n}/{len(ids)} enrolled by the cloud"
+        with c.step("分配手环", "hand bands over; hub delivers time, config, profile") as note:
+            await air.start_hub()
+            for band_id, p in zip(ids, wearers, strict=True):
+                assert p.band is not None
+                await api.call(
+                    "county_head",
+                    "POST",
+                    f"/api/v1/bands/{band_id}/assign",
+                    {
+                        "person_id": county.persons[p.key],
+                        "sos_location": p.sos_location,
+                        "weight_kg": p.band[0],
+                        "rest_hr": p.band[1],
+                    },
+                )
+            synced = await _until(lambda: all(air.synced(b, True) for b in ids), 120)
+            ok = sum(air.synced(b, True) for b in ids)
+            note["text"] = f"{ok}/{len(ids)} bands answered ok (cmd_result)" + (
+                "" if synced else " — the rest later"
+            )
+        with c.step("实时告警", "live alert stream (as the county head)"):
+            watcher = AlertWatcher(api, c)
+            watcher.start()
+            self.stack.push_async_callback(watcher.stop)
+            await asyncio.wait_for(watcher.connected.wait(), 20)
+        calendar = load_calendar()
+        self.village = Village(
+            air,
+            api,
+            county,
+            watcher,
+            c,
+            {b: p.name for b, p in zip(ids, wearers, strict=True)},
+            o.silent_s,
+            lambda day: report_due(day, calendar),
+            lambda: local_date(int(time.time())),
+        )
+        self.summary = {
+            "state": "ready",
+            "pid": os.getpid(),
+            "web": cloud.url + "/",
+            "api_docs": cloud.url + "/docs",
+            "hub_health": f"http://127.0.0.1:{health_port}/health",
+            "broker": {"kind": kind, "host": "127.0.0.1", "port": broker.port, "pid": broker.pid},
+            "cloud": {"pid": cloud.child.pid, "db": str(cloud.db), "settings": cloud.settings},
+            "logins": [{"username": "admin", "role": "admin"}]
+            + [{"username": a[0], "role": a[1]} for a in ACCOUNTS],
+            "bands": [
+                {"band_id": b, "person": p.name, "case_id": county.cases[p.key]}
+                for b, p in zip(ids, wearers, strict=True)
+            ],
+            "silent_s": o.silent_s,
+        }
+        self.folder.write_summary(self.summary)
+
+    def show_ready(self) -> None:
+        """URLs, logins and what to try."""
+        from sqjz.demo_seed import ROLE_NAMES
+
+        c, s = self.console, self.summary
+        c.line()
+        c.line("  ━━ sqjz 社区矫正演示已就绪 / demo ready ━━")
+        c.line(f"  监督端网页 Supervisor web UI  {s['web']}")
+        c.line(f"  接口文档 API docs             {s['api_docs']}")
+        c.line(f"  网关状态 Hub health           {s['hub_health']}")
+        c.line(
+            f"  消息代理 MQTT broker          {s['broker']['kind']} 127.0.0.1:{s['broker']['port']}"
+        )
+        c.line(f"  数据目录 Data folder          {self.folder.path}")
+        c.line(f"  登录 Logins — 密码 password: {self.password}")
+        for login in s["logins"]:
+            c.line(f"    {login['username']:<14} {ROLE_NAMES[login['username']]}")
+        c.line("  手环 Bands:")
+        for b in s["bands"]:
+            c.line(f"    {b['band_id']}  {b['person']}  (case #{b['case_id']})")
+        if self.opts.keys:
+            self.console.help()
+        else:
+            c.line("  停止 Stop: Ctrl-C (SIGINT) 或 or SIGTERM")
+
+    # -- running -------------------------------------------------------------------------------
+
+    async def run(self) -> bool:
+        """Scripted scenarios in order, then keys until asked to stop; True if all arrived."""
+        ok = True
+        reader = None
+        if self.opts.keys:
+            reader = KeyReader(self._on_key)
+            reader.start(asyncio.get_running_loop())
+            self.stack.callback(reader.stop)
+        self._spawn(self._watch_children())
+        for name in self.opts.scenarios:
+            if self.stopping.is_set():
+                break
+            ok = await self.village.run(name) and ok
+        if self.opts.exit_after is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), self.opts.exit_after)
+        else:
+            await self.stopping.wait()
+        return ok
+
+    def _on_key(self, key: str) -> None:
+        action = KEYS.get(key, ("help", "", ""))[0]
+        if action == "quit":
+            self.stopping.set()
+        elif action == "help":
+            self.console.help()
+        else:
+            self._spawn(self.village.run(action))
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _watch_children(self) -> None:
+        while not self.stopping.is_set():
+            for child in self.children:
+                if not child.running():
+                    self.console.line(
+                        f"  ✘ {child.name} 意外退出 exited unexpectedly "
+                        f"(code {child.proc.returncode}); see logs/ in the data folder"
+                    )
+                    self.stopping.set()
+            await asyncio.sleep(1)
+
+    async def stop(self) -> None:
+        """Undo every step in reverse: alerts, keys, hub, bands, cloud, broker."""
+        self.stopping.set()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.stack.aclose()
+        if self.summary:
+            self.folder.write_summary({**self.summary, "state": "stopped"})
+        self.folder.close()
+
+    def kill_children(self) -> None:
+        """Second Ctrl-C: no more waiting."""
+        for child in self.children:
+            with contextlib.suppress(ProcessLookupError):
+                child.proc.kill()
+
+
+async def _until(predicate: Callable[[], bool], timeout: float) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            return False
+        await asyncio.sleep(0.2)
+    return True
+
+
+async def main(opts: Options, console: Console) -> int:
+    """Start, run until asked to stop, stop; the exit status says whether all went well."""
+    demo = Demo(opts, console)
+    try:
+        demo.folder.open()
+    except DemoError as exc:
+        console.line(f"  ✘ {exc}")
+        return 2
+    if demo.folder.replaced:
+        console.line(
+            f"  · 已清除上次的演示数据 / previous demo data in {demo.folder.path} replaced"
+        )
+    _log_to(demo.folder.path / "logs" / "demo.log")
+    loop = asyncio.get_running_loop()
+    signals = 0
+    work = asyncio.current_task()
+
+    def on_signal() -> None:
+        nonlocal signals
+        signals += 1
+        if signals == 1:
+            console.line("  · 正在停止 stopping …")
+            demo.stopping.set()
+            if not demo.summary and work is not None:
+                work.cancel()  # still starting: abandon start-up, then undo what was done
+        else:  # a second Ctrl-C: no more waiting; a third leaves at once
+            console.line("  · 强制停止 forcing the stop …")
+            demo.kill_children()
+            if signals > 2:
+                os._exit(130)
+            loop.call_later(5, os._exit, 130)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    code = 0
+    try:
+        try:
+            await demo.start()
+            demo.show_ready()
+            code = 0 if await demo.run() else 1
+        except DemoError as exc:
+            console.line(f"  ✘ {exc}")
+            code = 1
+        except asyncio.CancelledError:
+            code = 0 if signals else 1
+        except Exception as exc:
+            log.exception("demo failed")
+            console.line(f"  ✘ 意外错误 unexpected error: {exc!r} (logs/demo.log)")
+            code = 1
+    finally:
+        started = time.monotonic()
+        await asyncio.shield(demo.stop())
+        console.line(f"  ■ 已全部停止 everything stopped ({time.monotonic() - started:.1f} s)")
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    return code
+
+
+def _log_to(path: Path) -> None:
+    """Everything the parts log goes to the data folder, not over the progress display."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    for noisy in ("bumble", "bleak", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
