@@ -55,18 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-keys", action="store_true", help="do not read single keys from the terminal"
     )
-    parser.add_argument(
-        "--selftest-only", action="store_true", help="only run the protocol self-test"
-    )
-    parser.add_argument("--json", action="store_true", help="with --selftest-only: JSON output")
 
 
 def run(args: argparse.Namespace) -> int:
     """Start everything; return when it has all stopped again."""
-    if args.selftest_only:
-        from sqjz import selftest
-
-        return selftest.run(args)
     import asyncio
 
     from sqjz.demo_console import Console, KeyReader

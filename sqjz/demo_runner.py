@@ -13,9 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cloud.domain.calendar import load_calendar
+from cloud.domain.deadlines import report_due
+from cloud.services.common import local_date
 from sqjz import demo_procs as procs
+from sqjz import selftest
+from sqjz.demo_air import Air, hub_toml
 from sqjz.demo_console import KEYS, Console, KeyReader
 from sqjz.demo_procs import DemoError
+from sqjz.demo_scenarios import AlertWatcher, Village
+from sqjz.demo_seed import ACCOUNTS, PEOPLE, ROLE_NAMES, Api, seed
 
 log = logging.getLogger("sqjz.demo")
 STEPS = 9
@@ -55,18 +62,9 @@ class Demo:
 
     async def start(self) -> None:
         """Every step in order; each registers how it is undone."""
-        from cloud.domain.calendar import load_calendar
-        from cloud.domain.deadlines import report_due
-        from cloud.services.common import local_date
-        from sqjz.demo_air import Air, hub_toml
-        from sqjz.demo_scenarios import AlertWatcher, Village
-        from sqjz.demo_seed import ACCOUNTS, PEOPLE, Api, seed
-
         c, o, folder = self.console, self.opts, self.folder.path
         c.total = STEPS
         with c.step("协议自检", "protocol self-test") as note:
-            from sqjz import selftest
-
             result = await asyncio.to_thread(selftest.check)
             if not result["ok"]:
                 raise DemoError(f"protocol self-test failed: {result}")
@@ -176,8 +174,6 @@ class Demo:
 
     def show_ready(self) -> None:
         """URLs, logins and what to try."""
-        from sqjz.demo_seed import ROLE_NAMES
-
         c, s = self.console, self.summary
         c.line()
         c.line("  ━━ sqjz 社区矫正演示已就绪 / demo ready ━━")

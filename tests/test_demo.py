@@ -11,10 +11,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pty
 import signal
 import sqlite3
 import subprocess
 import sys
+import termios
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -188,3 +191,60 @@ def test_demo_on_the_embedded_broker_delivers_the_sos_and_exits_by_itself(tmp_pa
     assert [b for b, _p in bands] == [880001, 880002] and all(p for _b, p in bands)
     assert sos == [(880001,)]
     assert synced[0] > 0  # frames with UTC time: the time_sync downlink reached the band
+
+
+@pytest.mark.slow
+def test_demo_in_a_terminal_takes_single_keys_and_gives_the_terminal_back(tmp_path: Path) -> None:
+    folder = tmp_path / "demo-keys"
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SQJZ_")}
+    argv = [sys.executable, "-m", "sqjz.cli", "demo", "--data-dir", str(folder), "--port", "0"]
+    proc = subprocess.Popen(
+        [*argv, "--password", PASSWORD, "--bands", "1"],
+        cwd=REPO,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    seen: list[str] = []
+
+    def read() -> None:
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            seen.append(data.decode(errors="replace"))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+
+    def wait_for(text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in "".join(seen):
+            assert proc.poll() is None, "".join(seen)
+            assert time.monotonic() < deadline, f"no {text!r} in:\n{''.join(seen)}"
+            time.sleep(0.2)
+
+    try:
+        wait_for("s  按下 SOS", 120)  # ready, with the key help
+        os.write(master, b"s")
+        wait_for("the cloud raised it", 60)
+        os.write(master, b"\x03")  # Ctrl-C arrives as a key: the demo stops in order
+        assert proc.wait(60) == 0, "".join(seen)
+        after = termios.tcgetattr(slave)
+    finally:
+        _kill_all(proc, {})
+        os.close(slave)
+        reader.join(5)
+        os.close(master)
+    out = "".join(seen)
+    assert "everything stopped" in out and "🔔" in out
+    assert after[3] & (termios.ICANON | termios.ECHO | termios.ISIG) == before[3] & (
+        termios.ICANON | termios.ECHO | termios.ISIG
+    )
