@@ -189,7 +189,15 @@ class Fleet:
                 stack.push_async_callback(link.close)
                 port = link.port
             folder = self.folder / f"hub-{hub_id}"
-            settings = hub_settings(hub_id, str(folder), port, self.passwords[str(hub_id)])
+            # A hub reports its status every 30 s of its own time; on the compressed clock the
+            # cloud would otherwise see every hub as silent (hub_offline after 300 s).
+            settings = hub_settings(
+                hub_id,
+                str(folder),
+                port,
+                self.passwords[str(hub_id)],
+                status_interval_s=max(0.5, 30 / self.opts.speed),
+            )
             hub = FleetHub(
                 settings,
                 self.clock,

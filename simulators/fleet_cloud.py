@@ -152,6 +152,9 @@ class CloudProcess:
             str(mqtt_port),
             "--client-id",
             client_id,
+            # The cloud's periodic jobs (escalation, silence, hub health) every 30 simulated s.
+            "--jobs-interval",
+            repr(max(1.0, 30.0 / clock.speed)),
             *clock.args(),
         ]
         self._env = dict(os.environ, SQJZ_FLEET_MQTT_PASSWORD=mqtt_password)
@@ -326,6 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--start", type=float, required=True)
     p.add_argument("--t0", type=float, required=True)
     p.add_argument("--speed", type=float, required=True)
+    p.add_argument("--jobs-interval", type=float, default=30.0, help="real seconds between jobs")
     args = p.parse_args(argv)
     clock: Callable[[], float] = SimClock(args.start, args.t0, args.speed)
     settings = Settings(
@@ -335,6 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         mqtt_username=CLOUD_USER,
         mqtt_password=os.environ.get("SQJZ_FLEET_MQTT_PASSWORD") or None,
         mqtt_client_id=args.client_id,
+        jobs_interval_s=args.jobs_interval,
         # Supervisors stay logged in for the whole compressed run.
         session_ttl_s=365 * 86400,
         session_idle_s=365 * 86400,

@@ -308,6 +308,13 @@ def _checks(r: dict[str, Any], ob: Observed) -> list[dict[str, Any]]:
                 f"{f['held_by_hubs']} held, {f['accepted_below_window']} below",
             )
         )
+        checks.append(
+            (
+                "the cloud raised hub_offline for the hub whose line was cut",
+                r["alerts"].get("hub_offline", 0) >= 1,
+                f"{r['alerts'].get('hub_offline', 0)} alert(s)",
+            )
+        )
     if name == "clock-drift":
         s = r["skew"]
         checks.append(

@@ -147,6 +147,7 @@ def test_a_hub_offline_for_half_an_hour_delivers_late_frames_below_the_window_on
     frames = report["frames"]
     assert frames["held_by_hubs"] > 0
     assert frames["accepted_below_window"] > 0  # from history, not refused as replay
+    assert report["alerts"]["hub_offline"] >= 1  # the staff heard that the village went dark
     assert report["refused"]["cloud"] == {}
     assert report["ok"], report["checks"]
 
@@ -161,6 +162,7 @@ def test_an_sos_storm_reaches_the_supervisors_and_every_band_is_acknowledged(
     assert sos["pressed"] == 15
     assert sos["on_supervisor_stream"] == sos["acknowledged_at_band"] == 15
     assert report["alerts"]["sos"] == 15  # repeats fold into one alert per SOS
+    assert "hub_offline" not in report["alerts"]  # hubs report often enough on the fast clock
     assert sos["band_to_stream"]["max_ms"] is not None
 
 
