@@ -17,7 +17,6 @@ import heapq
 import logging
 import random
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -104,9 +103,7 @@ class Fleet:
             await asyncio.to_thread(cloud.start)
             stack.callback(cloud.stop)
             await self._start_hubs(stack)
-            watcher = CommitWatcher(data / "sqjz.db")
-            watcher._last_id = _max_frame_id(data / "sqjz.db")  # enrolment frames are not the run's
-            watcher.start()
+            watcher = CommitWatcher(data / "sqjz.db").start()
             stack.callback(watcher.stop)
             streams = []
             for user in ("office", "office_b"):
@@ -137,7 +134,7 @@ class Fleet:
                 acks_lost=sum(h.radio.acks_lost for h in self.hubs.values()),
                 db_path=data / "sqjz.db",
                 committed=watcher.seen,
-                sos_seen=_merge_first(streams),
+                sos_seen=EventStream.merged(streams),
                 attacks=self.attacks,
                 events=self.events,
                 timing={
@@ -397,19 +394,6 @@ def _logs_to(path: Path) -> Iterator[None]:
         logger.removeHandler(handler)
         logger.propagate = propagate
         handler.close()
-
-
-def _max_frame_id(db: Path) -> int:
-    with contextlib.closing(sqlite3.connect(str(db))) as conn:
-        return int(conn.execute("SELECT coalesce(max(id), 0) FROM frames").fetchone()[0])
-
-
-def _merge_first(streams: list[EventStream]) -> dict[tuple[int, int], float]:
-    out: dict[tuple[int, int], float] = {}
-    for stream in streams:
-        for key, at in stream.first.items():
-            out[key] = min(at, out.get(key, at))
-    return out
 
 
 def run(

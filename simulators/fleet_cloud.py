@@ -260,6 +260,15 @@ class EventStream:
         if kind == "sos" and "sos_id" in detail:
             self.first.setdefault((int(detail["band_id"]), int(detail["sos_id"])), at)
 
+    @staticmethod
+    def merged(streams: Sequence[EventStream]) -> dict[tuple[int, int], float]:
+        """The earliest arrival of each SOS over several supervisors' streams."""
+        out: dict[tuple[int, int], float] = {}
+        for stream in streams:
+            for key, at in stream.first.items():
+                out[key] = min(at, out.get(key, at))
+        return out
+
     def stop(self) -> None:
         self._stop.set()
         if self._conn is not None:
@@ -281,6 +290,11 @@ class CommitWatcher:
         self._thread = threading.Thread(target=self._run, name="commit-watcher", daemon=True)
 
     def start(self) -> CommitWatcher:
+        """Watch frames committed from now on (those already stored are not the run's)."""
+        with contextlib.closing(sqlite3.connect(str(self.db_path))) as conn:
+            self._last_id = int(
+                conn.execute("SELECT coalesce(max(id), 0) FROM frames").fetchone()[0]
+            )
         self._thread.start()
         return self
 

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from simulators import fleet
-    from simulators.fleet_report import render
+    from simulators.fleet_table import render
 
     names = list(NAMES) if args.scenario == "all" else [args.scenario]
     reports = []

@@ -17,6 +17,7 @@ from simulators import fleet
 from simulators.fleet import Fleet
 from simulators.fleet_report import _below_window, percentiles
 from simulators.fleet_scenarios import SCENARIOS, Options, check, make_plan, resolve, timeline
+from simulators.fleet_table import render
 from sqjz.cli import main as sqjz_main
 
 
@@ -129,6 +130,8 @@ def test_forged_frames_are_refused_by_code_and_duplicates_across_hubs_fold(
     assert report["refused"]["hubs"]["forged"] == 12
     assert report["alerts"].get("security", 0) >= 1
     assert report["ok"], report["checks"]
+    table = render(report)
+    assert "| 丢失 / lost | 0 |" in table and "✗" not in table
 
 
 def test_a_hub_offline_for_half_an_hour_delivers_late_frames_below_the_window_once(
