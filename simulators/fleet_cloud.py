@@ -78,9 +78,8 @@ def seed(
     from cloud.services import devices
     from cloud.settings import Settings
 
-    app = create_app(
-        Settings(data_dir=data_dir, mqtt_enabled=False), workers=False, clock=lambda: now
-    )
+    values: dict[str, Any] = {"data_dir": data_dir, "mqtt_enabled": False}
+    app = create_app(Settings(**values), workers=False, clock=lambda: now)
     rt = app.state.rt
     ids = sample_county(rt, password)
     try:
@@ -346,19 +345,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--jobs-interval", type=float, default=30.0, help="real seconds between jobs")
     args = p.parse_args(argv)
     clock: Callable[[], float] = SimClock(args.start, args.t0, args.speed)
-    settings = Settings(
-        data_dir=args.data_dir,
-        port=args.port,
-        mqtt_port=args.mqtt_port,
-        mqtt_username=CLOUD_USER,
-        mqtt_password=os.environ.get("SQJZ_FLEET_MQTT_PASSWORD") or None,
-        mqtt_client_id=args.client_id,
-        jobs_interval_s=args.jobs_interval,
+    values: dict[str, Any] = {
+        "data_dir": args.data_dir,
+        "port": args.port,
+        "mqtt_port": args.mqtt_port,
+        "mqtt_username": CLOUD_USER,
+        "mqtt_password": os.environ.get("SQJZ_FLEET_MQTT_PASSWORD") or None,
+        "mqtt_client_id": args.client_id,
+        "jobs_interval_s": args.jobs_interval,
         # Supervisors stay logged in for the whole compressed run.
-        session_ttl_s=365 * 86400,
-        session_idle_s=365 * 86400,
-    )
-    app = create_app(settings, clock=clock)
+        "session_ttl_s": 365 * 86400,
+        "session_idle_s": 365 * 86400,
+    }
+    app = create_app(Settings(**values), clock=clock)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
     return 0
 

@@ -39,7 +39,8 @@ def seed(folder: Path, cases: int = CASES) -> dict[str, Any]:
     from cloud.settings import Settings
     from cloud.testkit import BandSim, wrap
 
-    app = create_app(Settings(data_dir=folder, mqtt_enabled=False), workers=False)
+    values: dict[str, Any] = {"data_dir": folder, "mqtt_enabled": False}
+    app = create_app(Settings(**values), workers=False)
     rt = app.state.rt
     ids = sample_county(rt, PASSWORD)
     u = ids["units"]
