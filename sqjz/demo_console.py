@@ -32,10 +32,15 @@ class Console:
         self.tty = self.stream.isatty()
         self.total = 0
         self.done = 0
+        self._running = ""  # the step line shown while a step runs (terminal only)
 
     def line(self, text: str = "") -> None:
         """Print one line (CR LF: the terminal may be in key mode, without output translation)."""
-        self.stream.write(text + ("\r\n" if self.tty else "\n"))
+        if self.tty and self._running:
+            # Above the running step's line, which is then shown again.
+            self.stream.write(f"\r\x1b[2K{text}\r\n{self._running}")
+        else:
+            self.stream.write(text + ("\r\n" if self.tty else "\n"))
         self.stream.flush()
 
     @contextlib.contextmanager
@@ -44,12 +49,16 @@ class Console:
         self.done += 1
         head = f"[{self.done}/{self.total}] {zh} {en}"
         if self.tty:
-            self.stream.write(f"  … {head} …")
+            self._running = f"  … {head} …"
+            self.stream.write(self._running)
             self.stream.flush()
         started = time.monotonic()
         note: dict[str, str] = {"text": ""}
         try:
             yield note
+        except asyncio.CancelledError:
+            self._finish("■", head, started, "中止 abandoned")
+            raise
         except BaseException:
             self._finish("✘", head, started, "失败 failed")
             raise
@@ -59,6 +68,7 @@ class Console:
         took = time.monotonic() - started
         if self.tty:
             self.stream.write("\r\x1b[2K")
+            self._running = ""
         self.line(f"  {mark} {head} ({took:.1f} s)" + (f"  {text}" if text else ""))
 
     def alert(self, event: str, alert: dict[str, Any], at: float) -> None:

@@ -56,6 +56,7 @@ class Demo:
         self.summary: dict[str, Any] = {}
         self.children: list[procs.Child] = []
         self.village: Any = None
+        self.on_quit: Callable[[], None] = self.stopping.set
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- start-up ------------------------------------------------------------------------------
@@ -200,11 +201,6 @@ class Demo:
     async def run(self) -> bool:
         """Scripted scenarios in order, then keys until asked to stop; True if all arrived."""
         ok = True
-        reader = None
-        if self.opts.keys:
-            reader = KeyReader(self._on_key)
-            reader.start(asyncio.get_running_loop())
-            self.stack.callback(reader.stop)
         self._spawn(self._watch_children())
         for name in self.opts.scenarios:
             if self.stopping.is_set():
@@ -217,10 +213,13 @@ class Demo:
             await self.stopping.wait()
         return ok
 
-    def _on_key(self, key: str) -> None:
+    def on_key(self, key: str) -> None:
+        """A key from the terminal (read from the very start, so Ctrl-C is always a key)."""
         action = KEYS.get(key, ("help", "", ""))[0]
         if action == "quit":
-            self.stopping.set()
+            self.on_quit()
+        elif self.village is None:
+            self.console.line("  · 还在启动 still starting …")
         elif action == "help":
             self.console.help()
         else:
@@ -304,6 +303,10 @@ async def main(opts: Options, console: Console) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
+    demo.on_quit = on_signal
+    reader = KeyReader(demo.on_key) if opts.keys else None
+    if reader is not None:
+        reader.start(loop)
     code = 0
     try:
         try:
@@ -325,6 +328,8 @@ async def main(opts: Options, console: Console) -> int:
         console.line(f"  ■ 已全部停止 everything stopped ({time.monotonic() - started:.1f} s)")
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        if reader is not None:
+            reader.stop()  # the terminal as it was
     return code
 
 
