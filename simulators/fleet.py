@@ -66,6 +66,7 @@ class Fleet:
         self._heap: list[tuple[float, int]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._start = 0.0
+        self._broker_pid = 0
 
     # -- the run ---------------------------------------------------------------------------------
 
@@ -120,7 +121,7 @@ class Fleet:
             self.say("排空 / draining: waiting for every frame to reach the cloud ...")
             drained = await self._drain(watcher)
             drain_s = time.monotonic() - real_t0 - play_s
-            cpu = {k: round(v - cpu0[k], 1) for k, v in self._cpu(cloud).items()}
+            cpu = {k: round(v - cpu0[k], 1) for k, v in self._cpu(cloud).items() if k in cpu0}
             for stream in streams:
                 stream.stop()
             watcher.stop()
@@ -154,8 +155,10 @@ class Fleet:
         out = {"bands_and_hubs": time.process_time()}
         if cloud.proc is not None:
             out["cloud"] = process_cpu_s(cloud.proc.pid)
-        if self.broker is not None and self.broker.pid is not None:
-            out["mosquitto"] = process_cpu_s(self.broker.pid)
+        pid = self.broker.pid if self.broker is not None else None
+        if pid is not None and self._broker_pid in (0, pid):  # not across a restart
+            self._broker_pid = pid
+            out["mosquitto"] = process_cpu_s(pid)
         return out
 
     async def _start_broker(self, stack: contextlib.AsyncExitStack) -> None:
@@ -204,6 +207,7 @@ class Fleet:
             self.hubs[hub_id] = hub
             task = asyncio.create_task(hub.run(), name=f"fleet-hub-{hub_id}")
             self._tasks.add(task)
+        stack.push_async_callback(self._stop_hubs)  # also on Ctrl-C: hubs stop before the broker
         self.say(f"启动网关 / {len(self.hubs)} hubs connecting, waiting for the cloud's config")
         deadline = time.monotonic() + 120
         while not all(h.has_config(len(self.bands)) for h in self.hubs.values()):

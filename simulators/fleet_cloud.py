@@ -163,7 +163,12 @@ class CloudProcess:
         """Start and wait until the web app answers."""
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            self._cmd, env=self._env, stdout=log, stderr=subprocess.STDOUT, cwd=_repo()
+            self._cmd,
+            env=self._env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=_repo(),
+            preexec_fn=_die_with_parent,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -321,6 +326,14 @@ def process_cpu_s(pid: int) -> float:
     """User + system CPU seconds a process has used so far (/proc/PID/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the fleet process dies, however it dies (Linux prctl)."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _repo() -> Path:

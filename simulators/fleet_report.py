@@ -216,6 +216,8 @@ def build_report(ob: Observed) -> dict[str, Any]:
     }
     report["checks"] = _checks(report, ob)
     report["ok"] = all(c["ok"] for c in report["checks"])
+    if not report["ok"]:
+        report["cloud_log_tail"] = ob.cloud_log[-3000:]  # where to start looking
     return report
 
 

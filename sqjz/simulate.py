@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from simulators.fleet_scenarios import Options
 
 NAMES = (
     "normal-day",
@@ -68,11 +73,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep", help="keep databases and logs in this folder")
 
 
-def options_from(args: argparse.Namespace, scenario: str) -> object:
+def options_from(args: argparse.Namespace, scenario: str) -> Options:
     """Options for one scenario: what was given, else the scenario's defaults."""
     from simulators.fleet_scenarios import Options, resolve
 
-    given: dict[str, object] = {}
+    given: dict[str, Any] = {}
     for option, field in FIELDS.items():
         value = getattr(args, option, None)
         if value is None:
@@ -82,7 +87,7 @@ def options_from(args: argparse.Namespace, scenario: str) -> object:
         elif option in ("outage_minutes", "offline_minutes"):
             value = float(value) * 60
         given[field] = value
-    return resolve(Options(scenario=scenario, **given), set(given))  # type: ignore[arg-type]
+    return resolve(Options(scenario=scenario, **given), set(given))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     from simulators import fleet
     from simulators.fleet_table import render
 
+    # systemd, timeout and CI stop with SIGTERM: end the run as Ctrl-C does, cleaning up.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     names = list(NAMES) if args.scenario == "all" else [args.scenario]
     reports = []
     for name in names:
@@ -105,10 +112,13 @@ def run(args: argparse.Namespace) -> int:
             folder = Path(args.keep) / name if args.keep else Path(tmp)
             folder.mkdir(parents=True, exist_ok=True)
             try:
-                report = fleet.run(opts, folder, lambda m: print(m, flush=True))  # type: ignore[arg-type]
+                report = fleet.run(opts, folder, lambda m: print(m, flush=True))
             except (ValueError, RuntimeError) as exc:
                 print(f"模拟失败 / simulation failed: {exc}", file=sys.stderr)
                 return 2
+            except KeyboardInterrupt:
+                print("已中断 / interrupted: everything stopped", file=sys.stderr)
+                return 130
         print()
         print(render(report))
         print()
