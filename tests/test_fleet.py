@@ -8,6 +8,9 @@ stored, byte for byte. Sizes are small (tens to a few hundred bands, seconds of 
 from __future__ import annotations
 
 import dataclasses
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +178,26 @@ def test_a_broker_outage_loses_nothing_when_mosquitto_stops_cleanly(tmp_path: Pa
     )
     assert report["frames"]["held_by_hubs"] > 0
     assert report["sos"]["on_supervisor_stream"] == 1
+
+
+def test_ctrl_c_stops_the_run_and_leaves_no_process_behind(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "sqjz.cli", "simulate", "--bands", "40", "--hubs", "2"]
+    proc = subprocess.Popen(
+        [*cmd, "--keep", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("运行 / running"):
+            break
+    tasks = Path(f"/proc/{proc.pid}/task").glob("*/children")  # children of every thread
+    children = [pid for task in tasks for pid in task.read_text().split()]
+    assert len(children) == 2  # mosquitto and the cloud
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stdout.read()
+    assert proc.wait(60) == 130
+    assert "已中断 / interrupted" in rest
+    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
