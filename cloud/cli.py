@@ -57,7 +57,15 @@ def run(args: argparse.Namespace) -> int:
 
     app = create_app(settings)
     print(f"sqjz cloud on http://{settings.host}:{settings.port}  data: {settings.data_dir}")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    # Supervisors' live event streams never end by themselves: without a limit a stop (systemd,
+    # the demo) would wait for every open browser tab.
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
     return 0
 
 

@@ -130,8 +130,8 @@ class Child:
         return self.proc.poll() is None
 
     async def stop(self, grace_s: float = 8.0) -> int | None:
-        """SIGTERM, again after half the grace (uvicorn: stop waiting for clients), then SIGKILL."""
-        for sig in (signal.SIGTERM, signal.SIGTERM, signal.SIGKILL):
+        """SIGTERM; SIGINT after half the grace (uvicorn: stop waiting for clients); SIGKILL."""
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGKILL):
             if self.proc.poll() is not None:
                 break
             with contextlib.suppress(ProcessLookupError):

@@ -90,7 +90,8 @@ class Demo:
             cloud = await procs.start_cloud(
                 folder, port, broker, ("admin", self.password), o.silent_s
             )
-            self.stack.push_async_callback(cloud.child.stop)
+            # uvicorn gives open event streams 5 s (cloud/cli.py) before it stops anyway.
+            self.stack.push_async_callback(cloud.child.stop, 14.0)
             self.children.append(cloud.child)
             note["text"] = f"{cloud.url} (pid {cloud.child.pid}, {cloud.db})"
         api = Api(cloud.url, self.password)
