@@ -34,10 +34,19 @@ from simulators.fleet_cloud import (
     login,
     process_cpu_s,
     seed,
+    status_interval_s,
 )
 from simulators.fleet_hub import FleetHub, Link, hub_settings
 from simulators.fleet_report import Observed, build_report
-from simulators.fleet_scenarios import Options, Plan, Step, check, make_plan, timeline
+from simulators.fleet_scenarios import (
+    Options,
+    Plan,
+    Step,
+    check,
+    make_plan,
+    start_time,
+    timeline,
+)
 
 PASSWORD = "fleet-pass-2026"  # the sample county's staff accounts in this private run
 TICK_S = 0.02  # real seconds between looks at the clock
@@ -75,7 +84,7 @@ class Fleet:
         opts = self.opts
         if opts.broker and any(s.action.startswith("broker_") for s in self.steps):
             raise ValueError("broker-outage needs the private mosquitto (leave out --broker)")
-        self.clock = SimClock(time.time(), time.monotonic(), opts.speed)
+        self.clock = SimClock(start_time(opts, time.time()), time.monotonic(), opts.speed)
         setup_t0 = time.monotonic()
         async with contextlib.AsyncExitStack() as stack:
             stack.enter_context(_logs_to(self.folder / "fleet.log"))
@@ -191,12 +200,13 @@ class Fleet:
             folder = self.folder / f"hub-{hub_id}"
             # A hub reports its status every 30 s of its own time; on the compressed clock the
             # cloud would otherwise see every hub as silent (hub_offline after 300 s).
+            # Past 60x the reports stay twice a second and the cloud waits for three missed.
             settings = hub_settings(
                 hub_id,
                 str(folder),
                 port,
                 self.passwords[str(hub_id)],
-                status_interval_s=max(0.5, 30 / self.opts.speed),
+                status_interval_s=status_interval_s(self.opts.speed),
             )
             hub = FleetHub(
                 settings,

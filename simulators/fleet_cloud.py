@@ -47,6 +47,16 @@ class SimClock:
         return ["--start", repr(self.start), "--t0", repr(self.t0), "--speed", repr(self.speed)]
 
 
+def status_interval_s(speed: float) -> float:
+    """Real seconds between a fleet hub's status reports: 30 simulated s, at most twice a second."""
+    return max(0.5, 30.0 / speed)
+
+
+def hub_offline_after_s(speed: float) -> int:
+    """The cloud's hub_offline threshold (simulated s): 300 as shipped, or three missed reports."""
+    return max(300, int(3 * status_interval_s(speed) * speed) + 1)
+
+
 @contextlib.contextmanager
 def configs_deferred(rt: Any) -> Iterator[None]:
     """Publish hub configs once after a bulk enrolment instead of after every band.
@@ -154,6 +164,8 @@ class CloudProcess:
             # The cloud's periodic jobs (escalation, silence, hub health) every 30 simulated s.
             "--jobs-interval",
             repr(max(1.0, 30.0 / clock.speed)),
+            "--hub-offline-s",
+            str(hub_offline_after_s(clock.speed)),
             *clock.args(),
         ]
         self._env = dict(os.environ, SQJZ_FLEET_MQTT_PASSWORD=mqtt_password)
@@ -356,6 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--t0", type=float, required=True)
     p.add_argument("--speed", type=float, required=True)
     p.add_argument("--jobs-interval", type=float, default=30.0, help="real seconds between jobs")
+    p.add_argument("--hub-offline-s", type=int, default=300, help="simulated s without status")
     args = p.parse_args(argv)
     clock: Callable[[], float] = SimClock(args.start, args.t0, args.speed)
     values: dict[str, Any] = {
@@ -366,6 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "mqtt_password": os.environ.get("SQJZ_FLEET_MQTT_PASSWORD") or None,
         "mqtt_client_id": args.client_id,
         "jobs_interval_s": args.jobs_interval,
+        "hub_offline_s": args.hub_offline_s,
         # Supervisors stay logged in for the whole compressed run.
         "session_ttl_s": 365 * 86400,
         "session_idle_s": 365 * 86400,

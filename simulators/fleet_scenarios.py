@@ -181,6 +181,15 @@ class Scenario(NamedTuple):
     en: str
     defaults: dict[str, Any]
     build: Any  # (Plan, Options, random.Random) -> list[Step]
+    from_midnight: bool = False  # simulated time starts at 00:00 China Standard Time today
+
+
+def start_time(opts: Options, now: float) -> float:
+    """UTC seconds at which the simulated clock starts: now, or today's midnight in CST."""
+    if not SCENARIOS[opts.scenario].from_midnight:
+        return now
+    cst = 8 * 3600
+    return (now + cst) // 86400 * 86400 - cst
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -189,6 +198,7 @@ SCENARIOS: dict[str, Scenario] = {
         "a normal day, compressed",
         {"duration_s": 24 * HOUR, "speed": 480.0},
         normal_day,
+        from_midnight=True,
     ),
     "sos-storm": Scenario(
         "SOS 风暴", "SOS storm", {"duration_s": 900.0, "speed": 10.0, "ack_loss": 0.0}, sos_storm

@@ -19,7 +19,15 @@ import pytest
 from simulators import fleet
 from simulators.fleet import Fleet
 from simulators.fleet_report import _below_window, percentiles
-from simulators.fleet_scenarios import SCENARIOS, Options, check, make_plan, resolve, timeline
+from simulators.fleet_scenarios import (
+    SCENARIOS,
+    Options,
+    check,
+    make_plan,
+    resolve,
+    start_time,
+    timeline,
+)
 from simulators.fleet_table import render
 from sqjz.cli import main as sqjz_main
 
@@ -55,6 +63,12 @@ def test_every_scenario_builds_a_sorted_deterministic_timeline_of_real_actions(n
     if per_band:  # who does what is drawn from the seed
         reseeded = dataclasses.replace(opts, seed=2)
         assert timeline(make_plan(reseeded), reseeded) != steps
+
+
+def test_a_normal_day_starts_at_midnight_china_time_and_other_runs_now() -> None:
+    now = 1_796_012_402.0  # 2026-11-30 04:20 UTC = 12:20 CST
+    assert start_time(Options(scenario="normal-day"), now) == 1_795_968_000.0  # 11-30 00:00 CST
+    assert start_time(Options(scenario="sos-storm"), now) == now
 
 
 def test_plan_spreads_bands_over_hubs_and_puts_a_share_on_borders() -> None:
