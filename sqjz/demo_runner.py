@@ -22,7 +22,17 @@ from sqjz.demo_air import Air, hub_toml
 from sqjz.demo_console import KEYS, Console, KeyReader
 from sqjz.demo_procs import DemoError
 from sqjz.demo_scenarios import AlertWatcher, Village
-from sqjz.demo_seed import ACCOUNTS, PEOPLE, ROLE_NAMES, Api, seed
+from sqjz.demo_seed import (
+    ACCOUNTS,
+    HUB_ID,
+    PEOPLE,
+    ROLE_NAMES,
+    UNITS,
+    Api,
+    County,
+    Person,
+    seed,
+)
 
 log = logging.getLogger("sqjz.demo")
 STEPS = 9
@@ -63,8 +73,58 @@ class Demo:
 
     async def start(self) -> None:
         """Every step in order; each registers how it is undone."""
+        self.console.total = STEPS
+        broker, cloud = await self._servers()
+        api = Api(cloud.url, self.password)
+        self.stack.push_async_callback(api.close)
+        with self.console.step("演示数据", "demo data, entered through the API") as note:
+            county = await seed(api, local_date(int(time.time())))
+            kinds = [u[1] for u in UNITS]
+            note["text"] = (
+                f"{kinds.count('office')} 司法所, {kinds.count('village')} villages, "
+                f"{len(ACCOUNTS) + 1} logins, {len(county.cases)} cases, "
+                f"{county.assessments} assessment"
+            )
+        air, wearers = await self._village(broker, cloud, api, county)
+        with self.console.step("实时告警", "live alert stream (as the county head)"):
+            watcher = AlertWatcher(api, self.console)
+            watcher.start()
+            self.stack.push_async_callback(watcher.stop)
+            await asyncio.wait_for(watcher.connected.wait(), 20)
+        calendar = load_calendar()
+        self.village = Village(
+            air,
+            api,
+            county,
+            watcher,
+            self.console,
+            {b: p.name for b, p in wearers.items()},
+            self.opts.silent_s,
+            lambda day: report_due(day, calendar),
+            lambda: local_date(int(time.time())),
+        )
+        self.summary = {
+            "state": "ready",
+            "pid": os.getpid(),
+            "web": cloud.url + "/",
+            "api_docs": cloud.url + "/docs",
+            "hub_health": f"http://127.0.0.1:{air.settings.health.port}/health",
+            "broker": {"kind": broker.kind, "host": "127.0.0.1", "port": broker.port},
+            "pids": {"cloud": cloud.child.pid, "broker": broker.pid},
+            "cloud": {"db": str(cloud.db), "settings": cloud.settings},
+            "logins": [{"username": "admin", "role": "admin"}]
+            + [{"username": a[0], "role": a[1]} for a in ACCOUNTS],
+            "bands": [
+                {"band_id": b, "person": p.name, "case_id": county.cases[p.key]}
+                for b, p in wearers.items()
+            ],
+            "silent_s": self.opts.silent_s,
+        }
+        self.folder.write_summary(self.summary)
+
+    async def _servers(self) -> tuple[procs.Broker, procs.Cloud]:
+        """Self-test, broker, cloud."""
         c, o, folder = self.console, self.opts, self.folder.path
-        c.total = STEPS
         with c.step("协议自检", "protocol self-test") as note:
             result = await asyncio.to_thread(selftest.check)
             if not result["ok"]:
@@ -75,43 +135,41 @@ class Demo:
             )
         with c.step("消息代理", "MQTT broker") as note:
             kind = procs.choose_broker(o.broker)
-            users = {"cloud": procs.password(), "12": procs.password()}
+            users = {"cloud": procs.password(), str(HUB_ID): procs.password()}
             broker = await procs.start_broker(
                 kind, folder / "broker", users, folder / "logs" / "broker.log"
             )
             self.stack.push_async_callback(broker.stop)
             if broker.child is not None:
                 self.children.append(broker.child)
-            note["text"] = f"{kind} 127.0.0.1:{broker.port} (logins: cloud, hub 12)"
+            note["text"] = f"{kind} 127.0.0.1:{broker.port} (logins: cloud, hub {HUB_ID})"
         with c.step("县级云平台", "county cloud (sqjz cloud)") as note:
             port = o.port or procs.free_port()
             if not procs.port_free(port):
                 raise DemoError(f"端口 {port} 已被占用 / port {port} is taken (give --port N or 0)")
-            cloud = await procs.start_cloud(
-                folder, port, broker, ("admin", self.password), o.silent_s
-            )
+            admin = ("admin", self.password)
+            cloud = await procs.start_cloud(folder, port, broker, admin, o.silent_s)
             # uvicorn gives open event streams 5 s (cloud/cli.py) before it stops anyway.
             self.stack.push_async_callback(cloud.child.stop, 14.0)
             self.children.append(cloud.child)
             note["text"] = f"{cloud.url} (pid {cloud.child.pid}, {cloud.db})"
-        api = Api(cloud.url, self.password)
-        self.stack.push_async_callback(api.close)
-        today = local_date(int(time.time()))
-        with c.step("演示数据", "demo data, entered through the API") as note:
-            county = await seed(api, today)
-            note["text"] = (
-                f"2 司法所, {len(county.units) - 5} villages, {len(ACCOUNTS) + 1} logins, "
-                f"{len(county.cases)} cases, 1 assessment"
-            )
-        health_port = procs.free_port()
-        (folder / "hub.toml").write_text(hub_toml(folder / "hub", broker.port, health_port))
-        air = Air(folder / "hub", folder / "hub.toml", users["12"])
+        return broker, cloud
+
+    async def _village(
+        self, broker: procs.Broker, cloud: procs.Cloud, api: Api, county: County
+    ) -> tuple[Air, dict[int, Person]]:
+        """Bands, the hub, enrolment at the office, hand-over; returns band_id -> wearer."""
+        c, folder = self.console, self.folder.path
+        hub_conf = folder / "hub.toml"
+        hub_conf.write_text(hub_toml(folder / "hub", broker.port, procs.free_port()))
+        air = Air(folder / "hub", hub_conf, broker.users[str(HUB_ID)])
         self.stack.push_async_callback(air.close)
-        wearers = [p for p in PEOPLE if p.band][: o.bands]
+        people = [p for p in PEOPLE if p.band][: self.opts.bands]
         with c.step("手环", "bands: real firmware under MicroPython") as note:
-            ids = await air.create(len(wearers))
+            ids = await air.create(len(people))
             note["text"] = f"{len(ids)} bands {ids[0]}…{ids[-1]}, real time"
-        with c.step("村级网关", "hub 12 opens its broker session") as note:
+        wearers = dict(zip(ids, people, strict=True))
+        with c.step("村级网关", f"hub {HUB_ID} opens its broker session") as note:
             await air.start_hub()
             await air.stop_hub()  # as at the office: the hub stops while bands are enrolled
             note["text"] = "session kept by the broker while the hub is stopped"
@@ -121,58 +179,21 @@ class Demo:
             note["text"] = f"{n}/{len(ids)} enrolled by the cloud"
         with c.step("分配手环", "hand bands over; hub delivers time, config, profile") as note:
             await air.start_hub()
-            for band_id, p in zip(ids, wearers, strict=True):
-                assert p.band is not None
-                await api.call(
-                    "county_head",
-                    "POST",
-                    f"/api/v1/bands/{band_id}/assign",
-                    {
-                        "person_id": county.persons[p.key],
-                        "sos_location": p.sos_location,
-                        "weight_kg": p.band[0],
-                        "rest_hr": p.band[1],
-                    },
-                )
-            synced = await _until(lambda: all(air.synced(b, True) for b in ids), 120)
+            for band_id, p in wearers.items():
+                weight, rest_hr = p.band or (None, None)
+                body: dict[str, Any] = {
+                    "person_id": county.persons[p.key],
+                    "sos_location": p.sos_location,
+                    "weight_kg": weight,
+                    "rest_hr": rest_hr,
+                }
+                await api.call("county_head", "POST", f"/api/v1/bands/{band_id}/assign", body)
+            done = await _until(lambda: all(air.synced(b, True) for b in ids), 120)
             ok = sum(air.synced(b, True) for b in ids)
             note["text"] = f"{ok}/{len(ids)} bands answered ok (cmd_result)" + (
-                "" if synced else " — the rest later"
+                "" if done else " — the rest later"
             )
-        with c.step("实时告警", "live alert stream (as the county head)"):
-            watcher = AlertWatcher(api, c)
-            watcher.start()
-            self.stack.push_async_callback(watcher.stop)
-            await asyncio.wait_for(watcher.connected.wait(), 20)
-        calendar = load_calendar()
-        self.village = Village(
-            air,
-            api,
-            county,
-            watcher,
-            c,
-            {b: p.name for b, p in zip(ids, wearers, strict=True)},
-            o.silent_s,
-            lambda day: report_due(day, calendar),
-            lambda: local_date(int(time.time())),
-        )
-        self.summary = {
-            "state": "ready",
-            "pid": os.getpid(),
-            "web": cloud.url + "/",
-            "api_docs": cloud.url + "/docs",
-            "hub_health": f"http://127.0.0.1:{health_port}/health",
-            "broker": {"kind": kind, "host": "127.0.0.1", "port": broker.port, "pid": broker.pid},
-            "cloud": {"pid": cloud.child.pid, "db": str(cloud.db), "settings": cloud.settings},
-            "logins": [{"username": "admin", "role": "admin"}]
-            + [{"username": a[0], "role": a[1]} for a in ACCOUNTS],
-            "bands": [
-                {"band_id": b, "person": p.name, "case_id": county.cases[p.key]}
-                for b, p in zip(ids, wearers, strict=True)
-            ],
-            "silent_s": o.silent_s,
-        }
-        self.folder.write_summary(self.summary)
+        return air, wearers
 
     def show_ready(self) -> None:
         """URLs, logins and what to try."""
@@ -182,9 +203,8 @@ class Demo:
         c.line(f"  监督端网页 Supervisor web UI  {s['web']}")
         c.line(f"  接口文档 API docs             {s['api_docs']}")
         c.line(f"  网关状态 Hub health           {s['hub_health']}")
-        c.line(
-            f"  消息代理 MQTT broker          {s['broker']['kind']} 127.0.0.1:{s['broker']['port']}"
-        )
+        broker = f"{s['broker']['kind']} 127.0.0.1:{s['broker']['port']}"
+        c.line(f"  消息代理 MQTT broker          {broker}")
         c.line(f"  数据目录 Data folder          {self.folder.path}")
         c.line(f"  登录 Logins — 密码 password: {self.password}")
         for login in s["logins"]:

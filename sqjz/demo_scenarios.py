@@ -78,7 +78,7 @@ class AlertWatcher:
             except (httpx.HTTPError, ValueError):
                 pass  # the cloud restarts or the session expired: log in again and resubscribe
             self.connected.clear()
-            self.api._tokens.pop(WATCHER, None)
+            self.api.forget(WATCHER)
             await asyncio.sleep(1)
 
     async def _got(self, doc: dict[str, Any]) -> None:

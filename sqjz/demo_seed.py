@@ -183,6 +183,10 @@ class Api:
             self.http.cookies.clear()  # the API authenticates by header
         return {"authorization": f"Bearer {self._tokens[user]}"}
 
+    def forget(self, user: str) -> None:
+        """Log in again next time (the session expired)."""
+        self._tokens.pop(user, None)
+
     async def call(self, user: str, method: str, path: str, body: Any = None) -> Any:
         """One request as `user`; a refusal stops the demo with the cloud's own message."""
         r = await self.http.request(method, path, json=body, headers=await self.headers(user))
