@@ -80,6 +80,7 @@ UNITS = (
     ("procuratorate", "procuratorate", "示范县人民检察院", "county"),
     ("police", "police", "城关派出所", "county"),
 )
+UNIT_NAMES = {key: name for key, _kind, name, _parent in UNITS}
 ACCOUNTS = (
     # username, role, unit, display name
     ("county_head", "county_head", "county", "王局长（县司法局负责人）"),
@@ -107,7 +108,7 @@ def case_body(p: Person, units: dict[str, int], today: dt.date, seq: int) -> dic
             "id_number": id_number(p.born, seq, p.gender),
             "gender": p.gender,
             "birth_date": p.born.isoformat(),
-            "address": f"{dict((u[0], u[2]) for u in UNITS)[p.village]}{seq % 9 + 1}组",
+            "address": f"{UNIT_NAMES[p.village]}{seq % 9 + 1}组",
         },
         "case_type": p.case_type,
         "authority_kind": p.authority[0],
@@ -125,8 +126,7 @@ def acts(p: Person, today: dt.date, seq: int) -> list[tuple[str, dict[str, Any]]
     """The stage acts that carry the case from 'notified' to the person's stage."""
     effective = today - dt.timedelta(days=p.effective_days_ago)
     reported = min(today, effective + dt.timedelta(days=2))
-    office = dict((u[0], u[2]) for u in UNITS)[p.office]
-    village = dict((u[0], u[2]) for u in UNITS)[p.village]
+    office, village = UNIT_NAMES[p.office], UNIT_NAMES[p.village]
     path: list[tuple[str, dict[str, Any]]] = [
         ("report", {"reported_on": reported.isoformat(), "note": "本人持判决书到所报到"}),
         ("receive", {"identity_checked": True, "file_no": f"SQJZ-{reported.year}-{seq:03d}"}),
