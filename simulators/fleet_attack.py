@@ -81,47 +81,27 @@ def network_batch(
     hub_id: int, other_hub: int, victims: list[int], genuine: list[bytes], n: int, now: int
 ) -> list[tuple[str, Crafted]]:
     """(topic, item) a stolen hub password publishes: n of each kind."""
-    up, ms = topics.up(hub_id), now * 1000
     out: list[tuple[str, Crafted]] = []
+
+    def send(
+        kind: str, raw: bytes, expect: str, hub: int = hub_id, topic_hub: int = hub_id
+    ) -> None:
+        payload = envelope.wrap(hub, now * 1000, 0, raw, envelope.FLAG_HUB_VERIFIED)
+        out.append((topics.up(topic_hub), Crafted(kind, payload, expect)))
+
     for i in range(n):
         band = victims[i % len(victims)]
         g = genuine[i % len(genuine)]
-        wrap = envelope.wrap
-        out.append(
-            (
-                up,
-                Crafted(
-                    "forged",
-                    wrap(hub_id, ms, 0, forged_frame(band, 2**30 + i, now, i), 1),
-                    "bad_signature",
-                ),
-            )
-        )
-        out.append((up, Crafted("tampered", wrap(hub_id, ms, 0, tampered(g), 1), "bad_signature")))
-        raw, code = malformed(g, i)
-        out.append((up, Crafted("malformed", wrap(hub_id, ms, 0, raw, 1), code)))
-        out.append(
-            (
-                up,
-                Crafted(
-                    "unknown_band", wrap(hub_id, ms, 0, unknown_band(n + i, now), 1), "unknown_band"
-                ),
-            )
-        )
-        out.append((up, Crafted("replay", wrap(hub_id, ms, 0, g, 1), "duplicate")))
-        out.append((up, Crafted("hub_mismatch", wrap(other_hub, ms, 0, g, 1), "hub_mismatch")))
+        send("forged", forged_frame(band, 2**30 + i, now, i), "bad_signature")
+        send("tampered", tampered(g), "bad_signature")
+        send("malformed", *malformed(g, i))
+        send("unknown_band", unknown_band(n + i, now), "unknown_band")
+        send("replay", g, "duplicate")  # genuine bytes again: harmless, folded as a duplicate
+        send("hub_mismatch", g, "hub_mismatch", hub=other_hub)  # envelope names another hub
         if other_hub != hub_id:
             # The broker's ACL lets a hub write only its own topics: this never reaches the cloud.
-            out.append(
-                (
-                    topics.up(other_hub),
-                    Crafted(
-                        "other_topic",
-                        wrap(other_hub, ms, 0, forged_frame(band, 2**29 + i, now, i), 1),
-                        "acl",
-                    ),
-                )
-            )
+            forged = forged_frame(band, 2**29 + i, now, i)
+            send("other_topic", forged, "acl", hub=other_hub, topic_hub=other_hub)
     return out
 
 

@@ -110,6 +110,9 @@ def run(args: argparse.Namespace) -> int:
             return 2
         with tempfile.TemporaryDirectory(prefix="sqjz-fleet-") as tmp:
             folder = Path(args.keep) / name if args.keep else Path(tmp)
+            if folder.exists() and any(folder.iterdir()):
+                print(f"选项错误 / bad option: {folder} is not empty", file=sys.stderr)
+                return 2
             folder.mkdir(parents=True, exist_ok=True)
             try:
                 report = fleet.run(opts, folder, lambda m: print(m, flush=True))

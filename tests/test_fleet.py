@@ -96,13 +96,17 @@ def test_bad_options_are_refused_with_the_reason(change: dict[str, Any], words: 
         check(dataclasses.replace(Options(), **change))
 
 
-def test_the_command_refuses_bad_options_and_a_broker_outage_on_a_foreign_broker(
-    capsys: pytest.CaptureFixture[str],
+def test_the_command_refuses_bad_options_a_foreign_broker_outage_and_a_used_folder(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     assert sqjz_main(["simulate", "forged", "--hubs", "1"]) == 2
     assert "at least 2 hubs" in capsys.readouterr().err
     assert sqjz_main(["simulate", "broker-outage", "--broker", "127.0.0.1:1883"]) == 2
     assert "private mosquitto" in capsys.readouterr().err
+    (tmp_path / "forged").mkdir()
+    (tmp_path / "forged" / "old.db").write_text("")
+    assert sqjz_main(["simulate", "forged", "--keep", str(tmp_path)]) == 2
+    assert "is not empty" in capsys.readouterr().err
 
 
 def test_percentiles_and_the_below_window_count() -> None:
