@@ -82,7 +82,7 @@ class Demo:
             kinds = [u[1] for u in UNITS]
             note["text"] = (
                 f"{kinds.count('office')} 司法所, {kinds.count('village')} villages, "
-                f"{len(ACCOUNTS) + 1} logins, {len(county.cases)} cases, "
+                f"{len(ACCOUNTS) + 2} logins, {len(county.cases)} cases, "
                 f"{county.assessments} assessment"
             )
         air, wearers = await self._village(broker, cloud, api, county)
@@ -113,7 +113,8 @@ class Demo:
             "pids": {"cloud": cloud.child.pid, "broker": broker.pid},
             "cloud": {"db": str(cloud.db), "settings": cloud.settings},
             "logins": [{"username": "admin", "role": "admin"}]
-            + [{"username": a[0], "role": a[1]} for a in ACCOUNTS],
+            + [{"username": a[0], "role": a[1]} for a in ACCOUNTS]
+            + [{"username": county.person_login, "role": "person"}],
             "bands": [
                 {"band_id": b, "person": p.name, "case_id": county.cases[p.key]}
                 for b, p in wearers.items()
@@ -208,7 +209,8 @@ class Demo:
         c.line(f"  数据目录 Data folder          {self.folder.path}")
         c.line(f"  登录 Logins — 密码 password: {self.password}")
         for login in s["logins"]:
-            c.line(f"    {login['username']:<14} {ROLE_NAMES[login['username']]}")
+            name = ROLE_NAMES.get(login["username"]) or ROLE_NAMES[login["role"]]
+            c.line(f"    {login['username']:<18} {name}")
         c.line("  手环 Bands:")
         for b in s["bands"]:
             c.line(f"    {b['band_id']}  {b['person']}  (case #{b['case_id']})")

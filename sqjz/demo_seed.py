@@ -90,6 +90,7 @@ ACCOUNTS = (
     ("procuratorate", "procuratorate", "procuratorate", "示范县检察院 刘检察官"),
 )
 ROLE_NAMES = {
+    "person": "社区矫正对象 supervised person (张建国; API /api/v1/me)",
     "admin": "系统管理员 administrator",
     "county_head": "县级司法局负责人 county bureau head",
     "office": "司法所 judicial office (城关)",
@@ -206,6 +207,7 @@ class County:
     cases: dict[str, int] = field(default_factory=dict)
     persons: dict[str, int] = field(default_factory=dict)
     hub_token: str = ""
+    person_login: str = ""  # the supervised person's login: the ID number
     assessments: int = 0
     late_cases: int = 0
 
@@ -256,6 +258,11 @@ async def seed(api: Api, today: dt.date) -> County:
             await _leave(api, staff, case_id, today)
         elif p.extra == "order":
             await _order(api, staff, case_id, today)
+        if not c.person_login and p.band:
+            # The first wearer gets a login of their own (user name: the ID number).
+            path = f"/api/v1/cases/{case_id}/account"
+            await api.call(staff, "POST", path, {"password": api.password})
+            c.person_login = id_number(p.born, seq, p.gender)
     await api.call(
         "office",
         "POST",

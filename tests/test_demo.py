@@ -141,6 +141,9 @@ def test_demo_starts_everything_sos_reaches_the_cloud_and_sigint_stops_it_all(
             stages = {c["stage"] for c in cases}
             assert {"notified", "received", "supervising"} <= stages
             assert _login(http, "procuratorate")  # every role has a login
+            person = next(x["username"] for x in info["logins"] if x["role"] == "person")
+            me = http.get("/api/v1/me", headers=_login(http, person)).json()
+            assert me["case"]["id"] == sos[0]["case_id"]  # 张建国's own case, nobody else's
             # The seed went through the API as the staff whose job each act is, and was audited.
             rows = http.get("/api/v1/audit", params={"limit": 5000}, headers=head).json()
             done = {(r["actor"].split(":")[-1], r["action"]) for r in rows}
