@@ -246,7 +246,14 @@ class Demo:
         elif action == "help":
             self.console.help()
         else:
-            self._spawn(self.village.run(action))
+            self._spawn(self._happen(action))
+
+    async def _happen(self, action: str) -> None:
+        try:
+            await self.village.run(action)
+        except Exception as exc:  # shown, and the demo runs on
+            log.exception("scenario %s", action)
+            self.console.line(f"  ✘ {action}: {exc}")
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)

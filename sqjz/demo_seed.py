@@ -191,6 +191,9 @@ class Api:
     async def call(self, user: str, method: str, path: str, body: Any = None) -> Any:
         """One request as `user`; a refusal stops the demo with the cloud's own message."""
         r = await self.http.request(method, path, json=body, headers=await self.headers(user))
+        if r.status_code == 401:  # the session went idle while the demo ran: log in again
+            self.forget(user)
+            r = await self.http.request(method, path, json=body, headers=await self.headers(user))
         if r.status_code >= 300:
             raise DemoError(f"{method} {path} as {user}: {r.status_code} {r.text[:300]}")
         return r.json()
