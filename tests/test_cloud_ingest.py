@@ -162,6 +162,24 @@ def test_gaps_and_clock_skew_are_reported(env: Env) -> None:
     assert [x["value"] for x in env.reports("skew")] == [500]
 
 
+def test_a_band_reporting_an_unsynced_clock_is_sent_the_time_once_per_period(env: Env) -> None:
+    # After a reset the band counts seconds since boot until an authenticated time_sync.
+    env.county.now += 3600  # well after the time_sync sent at enrolment and assignment
+    unsynced = [
+        env.band.frame("heartbeat", {}, band_time=5 + i, flags=FLAG_TIME_UNSYNCED) for i in range(3)
+    ]
+    r = env.send(*unsynced)
+    syncs = [p for _t, p in r.publish]
+    assert len(syncs) == 1
+    state = env.store.one("SELECT MAX(counter) AS c FROM downlinks WHERE band_id = ?", (BAND,))
+    msg, _ = downlink.accept(syncs[0], env.band.dl_key, BAND, (state["c"] - 1, 0))
+    assert msg.type_name == "time_sync" and msg.cloud_time == int(env.county.now)
+    again = env.send(env.band.frame("heartbeat", {}, band_time=9, flags=FLAG_TIME_UNSYNCED))
+    assert again.publish == []  # not another one within the resync period
+    synced = env.send(env.band.frame("heartbeat", {}, band_time=int(env.county.now)))
+    assert synced.publish == []
+
+
 def test_sos_alert_folds_repeats_and_is_acknowledged_to_the_band(env: Env) -> None:
     r = env.send(env.band.frame("sos", {"sos_id": 7, "reason": 2, "battery_pct": 60, "attempt": 0}))
     assert r.alerts[0][1] is True

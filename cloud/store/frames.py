@@ -254,8 +254,14 @@ class FrameStore(SosStore):
     ) -> tuple[list[tuple[int, bool]], list[tuple[str, bytes]]]:
         out: list[tuple[int, bool]] = []
         publish: list[tuple[str, bytes]] = []
+        resynced: set[int] = set()
         for v in accepted:
             f = v.frame
+            if sos_ack_topic is not None and f.band_id not in resynced:
+                got_sync = self._resync_clock(f, now, sos_ack_topic)
+                if got_sync:
+                    resynced.add(f.band_id)
+                    publish += got_sync
             found = rules.alert_for(f.type_name, f.fields, low_battery_pct)
             if found is None:
                 continue

@@ -1,14 +1,17 @@
-"""SOS side effects inside the ingest transaction: the acknowledgement downlink, 110 dispatch."""
+"""Downlinks and dispatch decided inside the ingest transaction: SOS ack, clock resync, 110."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from cloud.domain import wearer
 from cloud.store.alerts import AlertStore
 from cloud.store.devices import DeviceStore
 from protocol import downlink
-from protocol.frame import Frame
+from protocol.frame import FLAG_TIME_UNSYNCED, Frame
+
+RESYNC_EVERY_S = 600  # at most one clock resync per band per 10 minutes, however many frames
 
 
 class SosStore(AlertStore, DeviceStore):
@@ -27,6 +30,25 @@ class SosStore(AlertStore, DeviceStore):
         self.x(
             "INSERT INTO downlinks (band_id, counter, type, raw, created_at, published_at) "
             "VALUES (?, ?, 'sos_ack', ?, ?, ?)",
+            (f.band_id, counter, raw, now, now),
+        )
+        return [(topic_for(h, f.band_id), raw) for h in self.downlink_hubs(f.band_id, now)]
+
+    def _resync_clock(self, f: Frame, now: int, topic_for: Any) -> list[tuple[str, bytes]]:
+        """A time_sync for a band whose frames say its clock is unsynced (e.g. after a reset)."""
+        if not f.flags & FLAG_TIME_UNSYNCED:
+            return []
+        last = self.one(
+            "SELECT MAX(created_at) AS at FROM downlinks WHERE band_id = ? AND type = 'time_sync'",
+            (f.band_id,),
+        )
+        if last and last["at"] is not None and now - int(last["at"]) < RESYNC_EVERY_S:
+            return []
+        counter, key = self.next_downlink_counter(f.band_id)
+        raw = downlink.encode(key, "time_sync", f.band_id, counter, now, wearer.time_sync_fields())
+        self.x(
+            "INSERT INTO downlinks (band_id, counter, type, raw, created_at, published_at) "
+            "VALUES (?, ?, 'time_sync', ?, ?, ?)",
             (f.band_id, counter, raw, now, now),
         )
         return [(topic_for(h, f.band_id), raw) for h in self.downlink_hubs(f.band_id, now)]
