@@ -72,17 +72,52 @@ class FFT:
             size <<= 1
 
 
+class RealFFT:
+    """Power spectrum of one real signal of n samples through an n/2-point complex FFT."""
+
+    # The even samples go in as the real part and the odd ones as the imaginary part; the
+    # spectra of the two halves are separated (E[k] = (Z[k] + conj Z[n/2-k]) / 2, O[k] =
+    # (Z[k] - conj Z[n/2-k]) / 2i) and joined, X[k] = E[k] + exp(-2 pi i k / n) O[k]: half
+    # the butterflies of an n-point transform. X comes out as DFT / (n / 2).
+
+    def __init__(self, n):
+        if n < 4 or n & (n - 1):
+            raise ValueError("FFT size must be a power of two >= 4")
+        self.n = n
+        half = n // 2
+        self._fft = FFT(half)
+        one = 1 << Q
+        self._cos = array("h", [_q(one * math.cos(2.0 * math.pi * k / n)) for k in range(half)])
+        self._sin = array("h", [_q(one * math.sin(2.0 * math.pi * k / n)) for k in range(half)])
+        self._re = array("i", [0] * half)
+        self._im = array("i", [0] * half)
+
+    def power(self, x, lo, hi, out):
+        """out[k - lo] = |X[k]|^2 for lo <= k <= hi < n/2; x: n ints with |x| < INPUT_LIMIT."""
+        half = self.n // 2
+        re, im = self._re, self._im
+        for m in range(half):
+            re[m] = x[2 * m]
+            im[m] = x[2 * m + 1]
+        self._fft.transform(re, im)
+        cos_t, sin_t = self._cos, self._sin
+        for k in range(lo, hi + 1):
+            j = (half - k) % half
+            zr = re[k]  # one name per line: a 4-tuple assignment would allocate
+            zi = im[k]
+            cr = re[j]
+            ci = -im[j]
+            er = (zr + cr) >> 1
+            ei = (zi + ci) >> 1
+            o_r = (zi - ci) >> 1
+            o_i = (cr - zr) >> 1
+            c = cos_t[k]
+            s = sin_t[k]
+            xr = er + ((o_r * c + o_i * s) >> Q)
+            xi = ei + ((o_i * c - o_r * s) >> Q)
+            out[k - lo] = xr * xr + xi * xi
+
+
 def _q(x):
     """Nearest integer (the same on every port)."""
     return int(x + 0.5) if x >= 0 else -int(0.5 - x)
-
-
-def split_power(re, im, k, n):
-    """Power at bin k of the two real signals packed as re + i*im, each divided by 4 (ints)."""
-    # X[k] = (Z[k] + conj(Z[n-k])) / 2 and Y[k] = (Z[k] - conj(Z[n-k])) / 2i.
-    m = (n - k) % n
-    xr = re[k] + re[m]
-    xi = im[k] - im[m]
-    yr = im[k] + im[m]
-    yi = re[m] - re[k]
-    return (xr * xr + xi * xi) >> 2, (yr * yr + yi * yi) >> 2
