@@ -73,6 +73,47 @@ _k += [m.total_kcal, m.seconds_hr, m.seconds_met, m.active_kcal, m.add(0, 140, 9
     assert k[8] == 0.0
 
 
+def test_a_trusted_reading_recosts_the_met_seconds_just_before_it(mp: MicroPython) -> None:
+    # The PPG starts: 12 s of unsure windows (resting METs), then a trusted 105 BPM. The
+    # reading describes the 8 s of pulse behind it, so those 8 s are costed again from it.
+    code = """
+m = E.EnergyMeter('m', 70, 30, 65)
+_k = [m.add(1, None, 0, 'rest', 0) for _ in range(12)]
+_k.append(m.add(1, 105, 80, 'rest', 0))
+_k.append(m.add(1, 105, 80, 'rest', 0))
+_k += [m.total_kcal, m.active_kcal, m.seconds_hr, m.seconds_met]
+"""
+    mp.exec(code)
+    k = mp.eval_json("_k")
+    rest, keytel = 1.5925 / 60, E_105 / 60  # kcal per second: 1.3 MET, Keytel at 105 BPM
+    assert k[:12] == pytest.approx([rest] * 12, abs=1e-6)
+    assert k[12] == pytest.approx(keytel + 8 * (keytel - rest), abs=1e-6)  # booked now
+    assert k[13] == pytest.approx(keytel, abs=1e-6)  # and only once
+    assert k[14] == pytest.approx(4 * rest + 10 * keytel, abs=1e-6) == pytest.approx(sum(k[:14]))
+    assert k[15] == pytest.approx(10 * (keytel - rest), abs=1e-6)
+    assert k[16:] == [10, 4]
+
+
+def test_no_recosting_across_a_held_reading_or_an_untrusted_one(mp: MicroPython) -> None:
+    code = """
+m = E.EnergyMeter('m', 70, 30, 65)
+m.add(60, 140, 90, 'walk', 120)
+m.add(5, None, 0, 'walk', 120)      # held: the 140 stands in
+_k = [m.add(1, 150, 40, 'walk', 120)]  # untrusted: still held, not a new reading
+_k.append(m.add(1, 150, 90, 'walk', 120))  # trusted after held seconds: nothing to recost
+_k += [m.seconds_hr, m.seconds_met]
+"""
+    mp.exec(code)
+    k = mp.eval_json("_k")
+    assert k[0] == pytest.approx(12.7142 / 60, abs=1e-4)
+    assert k[1] == pytest.approx(E_150 / 60, abs=1e-4)
+    assert k[2:] == [67, 0]
+
+
+E_105 = (-55.0969 + 0.6309 * 105 + 0.1988 * 70 + 0.2017 * 30) / 4.184  # Keytel, kcal/min
+E_150 = (-55.0969 + 0.6309 * 150 + 0.1988 * 70 + 0.2017 * 30) / 4.184
+
+
 @pytest.mark.parametrize(
     "args",
     ["'x', 70, 30, 65", "'m', 5, 30, 65", "'m', 70, 200, 65", "'m', 70, 30, 10"],

@@ -17,7 +17,11 @@
 # ~ 3 MET, 130 steps/min ~ 6 MET; clamped to the Compendium's slow walk, 2.0 MET, and running at
 # 6 mph, 9.8 MET); labour 3.8 MET (general gardening / cleaning at moderate effort);
 # kcal/min = MET * 3.5 * kg / 200. Heart rate cannot jump in seconds, so a trusted reading
-# stands in for HOLD_S seconds of unsure windows (motion bursts) before METs take over.
+# stands in for HOLD_S seconds of unsure windows (motion bursts) before METs take over. And a
+# heart-rate estimate describes the BACKFILL_S seconds of pulse behind it (the estimator's
+# window): when a trusted reading follows seconds that were costed from METs, the last
+# BACKFILL_S of them are costed again from it, the difference booked with this period. This
+# matters at every start of the PPG, whose first windows are unsure until the track settles.
 
 REST = "rest"
 WALK = "walk"
@@ -32,6 +36,7 @@ MET_LABOUR = 3.8
 MET_WALK_MIN = 2.0
 MET_WALK_MAX = 10.0  # Compendium: running 6 mph 9.8 MET
 HOLD_S = 10  # a trusted heart rate stands in for this long when the next windows are unsure
+BACKFILL_S = 8  # ... and re-costs this much of the MET time just before it (its own window)
 
 
 def keytel_kcal_min(bpm, sex, weight_kg, age):
@@ -96,6 +101,8 @@ class EnergyMeter:
         self.seconds_met = 0  # seconds estimated from METs (heart rate unsure or absent)
         self._held = None  # last trusted heart rate
         self._held_s = 0  # seconds since it was measured
+        self._met_s = 0  # the latest run of seconds costed from METs (at most BACKFILL_S) ...
+        self._met_kcal = 0.0  # ... and what they were costed
 
     def add(self, seconds, bpm, confidence, activity, cadence_spm):
         """Add `seconds` of activity; return the kcal added."""
@@ -110,14 +117,33 @@ class EnergyMeter:
         else:
             bpm = None
             self._held = None
+        rest_min = met_kcal_min(MET_REST, self.weight_kg)
         if bpm is not None:
             per_min = hr_kcal_min(bpm, self.sex, self.weight_kg, self.age, self.rest_hr)
+            kcal = per_min * seconds / 60.0
             self.seconds_hr += seconds
-        else:
-            per_min = met_kcal_min(activity_met(activity, cadence_spm), self.weight_kg)
-            self.seconds_met += seconds
+            if self._met_s:
+                # The MET seconds just before this reading: cost them from it instead.
+                back = per_min * self._met_s / 60.0
+                self.active_kcal += max(0.0, back - rest_min * self._met_s / 60.0) - max(
+                    0.0, self._met_kcal - rest_min * self._met_s / 60.0
+                )
+                kcal += back - self._met_kcal
+                self.seconds_hr += self._met_s
+                self.seconds_met -= self._met_s
+                self._met_s = 0
+                self._met_kcal = 0.0
+            self.total_kcal += kcal
+            self.active_kcal += max(0.0, per_min - rest_min) * seconds / 60.0
+            return kcal
+        per_min = met_kcal_min(activity_met(activity, cadence_spm), self.weight_kg)
         kcal = per_min * seconds / 60.0
-        rest = met_kcal_min(MET_REST, self.weight_kg) * seconds / 60.0
+        self.seconds_met += seconds
+        self._met_s += seconds
+        self._met_kcal += kcal
+        if self._met_s > BACKFILL_S:  # keep only the last BACKFILL_S (at their mean rate)
+            self._met_kcal = self._met_kcal * BACKFILL_S / self._met_s
+            self._met_s = BACKFILL_S
         self.total_kcal += kcal
-        self.active_kcal += max(0.0, kcal - rest)
+        self.active_kcal += max(0.0, kcal - rest_min * seconds / 60.0)
         return kcal
