@@ -2,7 +2,8 @@
 
 Every recording is converted (simulators.recordings: 25 Hz, milli-g), streamed through
 firmware.algo.pipeline.Pipeline inside the MicroPython WebAssembly port, and compared with its
-ground truth. Step counts are also recomputed under CPython to show both give the same number.
+ground truth. Step counts and heart-rate windows are also recomputed under CPython to show
+both give the same numbers. The heart-rate and energy part is in simulators.evaluate_hr.
 
     python -m simulators.evaluate_algorithms [--only TEXT] [--json FILE] [--write-doc]
 """
@@ -16,9 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from simulators.recordings import DATA, REPO, Recording, _windows_from_series, discover
+from simulators import evaluate_hr
+from simulators.evaluate_hr import PROFILE
+from simulators.recordings import DATA, REPO, Recording, discover
 
 DOC = REPO / "docs" / "accuracy.md"
 # The half of the step recordings the step counter's thresholds were tuned on ("tune"); the
@@ -40,30 +41,6 @@ BANGLE_TUNE = {
 }
 BANGLE_LONG = {"steps-bangle/HughB-walk-1834", "steps-bangle/HughB-drive-18"}
 BEGIN, END = "<!-- accuracy:begin -->", "<!-- accuracy:end -->"
-PROFILE = {"sex": "m", "weight": 70.0, "age": 30, "rest_hr": 65}  # TROIKA: men aged 18-35
-HR_TRUSTED = 50
-STRAP_LAG_S = 5  # hr-bangle: the chest strap's delay, as measured by strap_lag_s (4-6 s)
-
-KCAL_SETUP = """
-from firmware.algo.energy import EnergyMeter, keytel_kcal_min
-def _kcal(ws, refs, sex, kg, age, rest):
-    ref_at = {}
-    for t, b in refs:
-        ref_at[int(t)] = b
-    est = EnergyMeter(sex, kg, age, rest)
-    ref = EnergyMeter(sex, kg, age, rest)
-    raw_est = 0.0
-    raw_ref = 0.0
-    for t, bpm, conf, cls, cad in ws:
-        if t not in ref_at:
-            continue
-        est.add(2, bpm, conf, cls, cad)
-        ref.add(2, ref_at[t], 100, cls, cad)
-        if bpm is not None:
-            raw_est += keytel_kcal_min(bpm, sex, kg, age) * 2 / 60
-            raw_ref += keytel_kcal_min(ref_at[t], sex, kg, age) * 2 / 60
-    return [est.total_kcal, ref.total_kcal, raw_est, raw_ref]
-"""
 
 
 def _rows(rec: Recording) -> list[list[int]]:
@@ -136,7 +113,7 @@ def evaluate(data: Path = DATA, only: str = "") -> dict[str, Any]:
     from sqjz.replay import BandReplay
 
     band = BandReplay()
-    band.mpy.exec(KCAL_SETUP)
+    band.mpy.exec(evaluate_hr.KCAL_SETUP)
     steps: list[dict[str, Any]] = []
     hr: list[dict[str, Any]] = []
     tune = _sensorwatch_tune(data)
@@ -156,7 +133,7 @@ def evaluate(data: Path = DATA, only: str = "") -> dict[str, Any]:
                 result["evidence"] = evidence
                 steps.append(result)
             if "hr_windows" in rec.truth:
-                hr.append(_hr_result(rec, band))
+                hr.append(evaluate_hr.hr_result(rec, band, rows))
     finally:
         band.close()
     return {
@@ -204,95 +181,6 @@ def _step_result(rec: Recording, counted: int, cpython: int, half: str) -> dict[
     }
 
 
-def strap_lag_s(rec: Recording, max_lag_s: int = 10) -> tuple[int, list[float]]:
-    """How late a strap's readings are, against the beats in the recording's own PPG.
-
-    Independent of the band's estimator: beats are the maxima of the band-passed PPG
-    (0.4 s apart at least), the beat-to-beat rate is compared with each strap reading taken
-    `lag` seconds later (median of the beats in the 5 s before), for lag = 0..max_lag_s.
-    Returns the lag with the smallest mean absolute difference and the whole curve.
-    """
-    assert rec.ppg is not None
-    x = rec.ppg.astype(float)
-    fs = 25.0
-
-    def smooth(v: np.ndarray, n: int) -> np.ndarray:
-        return np.convolve(v, np.ones(n) / n, mode="same")
-
-    y = smooth(x, 3) - smooth(x, 25)  # ~0.7-3 Hz
-    beats: list[int] = []
-    for i in range(1, len(y) - 1):
-        if y[i] > 0 and y[i] > y[i - 1] and y[i] >= y[i + 1]:
-            if beats and i - beats[-1] < 0.4 * fs:
-                if y[i] > y[beats[-1]]:
-                    beats[-1] = i
-                continue
-            beats.append(i)
-    bt = np.array(beats) / fs
-    rate_t, rate = bt[1:], 60.0 / np.diff(bt)
-    ok = (rate > 40) & (rate < 160)
-    rate_t, rate = rate_t[ok], rate[ok]
-    curve = []
-    for lag in range(max_lag_s + 1):
-        diffs = []
-        for t, bpm in rec.truth["hr_series"]:
-            inside = rate[(rate_t > t - lag - 5) & (rate_t <= t - lag)]
-            if t - lag > 6 and len(inside) >= 3:
-                diffs.append(abs(float(np.median(inside)) - bpm))
-        curve.append(round(statistics.fmean(diffs), 2) if len(diffs) > 5 else float("inf"))
-    return int(np.argmin(curve)), curve
-
-
-def _hr_result(rec: Recording, band: Any) -> dict[str, Any]:
-    ref = {float(t): bpm for t, bpm in rec.truth["hr_windows"]}
-    pairs = []
-    trusted = []
-    for t, bpm, conf, _cls, _cad in band.windows:
-        if float(t) in ref and bpm is not None:
-            pairs.append(abs(bpm - ref[float(t)]))
-            if conf >= HR_TRUSTED:
-                trusted.append(abs(bpm - ref[float(t)]))
-    strap: dict[str, Any] = {}
-    if "hr_series" in rec.truth:  # a chest strap: how late it is, and the error without it
-        lag, curve = strap_lag_s(rec)
-        moved = {
-            float(t): b
-            for t, b in _windows_from_series(rec.truth["hr_series"], rec.duration_s, STRAP_LAG_S)
-        }
-        late = [
-            abs(bpm - moved[float(t)])
-            for t, bpm, _c, _a, _d in band.windows
-            if float(t) in moved and bpm is not None
-        ]
-        strap = {
-            "strap_lag_s": lag,
-            "strap_lag_curve": curve,
-            "mae_strap_moved_bpm": round(statistics.fmean(late), 2) if late else None,
-        }
-    kcal = band.mpy.eval_json(
-        f"_kcal(_p_windows, {rec.truth['hr_windows']!r}, {PROFILE['sex']!r}, "
-        f"{PROFILE['weight']!r}, {PROFILE['age']}, {PROFILE['rest_hr']})",
-        setup=f"_p_windows = {json.dumps(band.windows).replace('null', 'None')}",
-    )
-    est, refk, raw_est, raw_ref = kcal
-    return {
-        "name": rec.name,
-        "dataset": rec.dataset,
-        "windows": len(ref),
-        "estimated": len(pairs),
-        "mae_bpm": round(statistics.fmean(pairs), 2) if pairs else None,
-        "trusted": len(trusted),
-        "mae_trusted_bpm": round(statistics.fmean(trusted), 2) if trusted else None,
-        "kcal_est": round(est, 2),
-        "kcal_ref": round(refk, 2),
-        "kcal_error_pct": round(100.0 * (est - refk) / refk, 1) if refk else None,
-        "keytel_est": round(raw_est, 2),
-        "keytel_ref": round(raw_ref, 2),
-        "keytel_error_pct": round(100.0 * (raw_est - raw_ref) / raw_ref, 1) if raw_ref else None,
-        **strap,
-    }
-
-
 def summarise(steps: list[dict[str, Any]], hr: list[dict[str, Any]]) -> dict[str, Any]:
     """The issue's figures: MAPE on wrist walks, false steps per minute, HR MAE, kcal error."""
 
@@ -325,15 +213,7 @@ def summarise(steps: list[dict[str, Any]], hr: list[dict[str, Any]]) -> dict[str
         out[f"{key}_other_zero_excess_per_min"] = _mean(
             [r["excess_per_min"] for r in rows if r["group"] == "zero"]
         )
-    for ds in sorted({r["dataset"] for r in hr}):
-        rows = [r for r in hr if r["dataset"] == ds]
-        out[f"{ds}_mae_bpm"] = _mean([r["mae_bpm"] for r in rows if r["mae_bpm"] is not None])
-        out[f"{ds}_kcal_abs_error_pct"] = _mean(
-            [abs(r["kcal_error_pct"]) for r in rows if r["kcal_error_pct"] is not None]
-        )
-        moved = [r["mae_strap_moved_bpm"] for r in rows if r.get("mae_strap_moved_bpm")]
-        if moved:
-            out[f"{ds}_mae_strap_{STRAP_LAG_S}s_later_bpm"] = _mean(moved)
+    out.update(evaluate_hr.summarise(hr))
     return out
 
 
@@ -368,41 +248,11 @@ def markdown(result: dict[str, Any]) -> str:
         for row in result["evidence"]:
             shares = " | ".join(f"{row[k]} %" for k in levels)
             lines.append(f"| {row['kind']} | {row['seconds']} | {shares} |")
-    lines += ["", "### Heart rate and energy, every file", ""]
-    lines.append(
-        "| recording | windows | estimated | MAE BPM | trusted | MAE trusted | kcal est / ref "
-        "| kcal error | raw Keytel error |"
-    )
-    lines.append("|---|---|---|---|---|---|---|---|---|")
-    for r in result["hr"]:
-        lines.append(
-            f"| {r['name']} | {r['windows']} | {r['estimated']} | {_fmt(r['mae_bpm'])} "
-            f"| {r['trusted']} | {_fmt(r['mae_trusted_bpm'])} "
-            f"| {r['kcal_est']:.1f} / {r['kcal_ref']:.1f} | {_fmt(r['kcal_error_pct'], ' %')} "
-            f"| {_fmt(r['keytel_error_pct'], ' %')} |"
-        )
-    straps = [r for r in result["hr"] if "strap_lag_s" in r]
-    if straps:
-        lines += ["", "### The chest strap's delay (hr-bangle)", ""]
-        lines.append(
-            "| recording | PPG beats vs strap, MAE for lag 0..10 s | best lag s "
-            f"| MAE as aligned | MAE, strap {STRAP_LAG_S} s later |"
-        )
-        lines.append("|---|---|---|---|---|")
-        for r in straps:
-            curve = " ".join(f"{v:.1f}" for v in r["strap_lag_curve"])
-            lines.append(
-                f"| {r['name']} | {curve} | {r['strap_lag_s']} | {_fmt(r['mae_bpm'])} "
-                f"| {_fmt(r['mae_strap_moved_bpm'])} |"
-            )
+    lines += evaluate_hr.markdown(result["hr"])
     lines += ["", "### Summary", "", "| figure | value |", "|---|---|"]
     for k, v in result["summary"].items():
         lines.append(f"| {k} | {v} |")
     return "\n".join(lines)
-
-
-def _fmt(v: float | None, unit: str = "") -> str:
-    return "" if v is None else f"{v:.2f}{unit}"
 
 
 def write_doc(result: dict[str, Any]) -> None:

@@ -392,3 +392,54 @@ def test_real_bangle_sitting_follows_the_falling_rate(mpy: MicroPython) -> None:
     for t in (16, 20, 24, 28):
         later = [b for s, b in strap if t - 8 < s - 5 <= t]
         assert abs(bpm[t] - sum(later) / len(later)) <= 4, (t, bpm[t], later)
+
+
+def test_strap_delay_is_measured_from_the_ppg_beats() -> None:
+    from simulators.evaluate_hr import strap_lag_s
+    from simulators.recordings import Recording
+
+    # A clean pulse whose rate falls from 95 to 65 BPM; the "strap" reports it 4 s late (the
+    # rate of 4 s before each reading).
+    def rate(t: float) -> float:
+        return 95.0 - 30.0 * min(1.0, max(0.0, (t - 5.0) / 30.0))
+
+    n = 25 * 45
+    phase = np.cumsum([2 * np.pi * rate(i / 25) / 60 / 25 for i in range(n)])
+    rec = Recording(
+        name="synthetic/strap",
+        dataset="synthetic",
+        group="hr",
+        placement="wrist",
+        source_rate_hz=25.0,
+        t_ms=np.arange(n) * 40,
+        acc_g=np.tile([0.0, 0.0, 1.0], (n, 1)),
+        ppg=(131072 + 300 * np.sin(phase)).astype(np.int64),
+    )
+    rec.truth["hr_series"] = [[t + 0.5, round(rate(t + 0.5 - 4.0))] for t in range(2, 45)]
+    lag, curve = strap_lag_s(rec)
+    assert lag == 4
+    assert curve[4] < 1.0 < curve[0]
+
+
+def test_sweep_scores_each_file_with_settings_chosen_without_it() -> None:
+    from firmware.algo.heartrate import HeartRate
+    from simulators import hr_sweep
+
+    shipped = {k: getattr(HeartRate, k) for k in hr_sweep.GRID}
+    other = {**shipped, "JUMP": 0.02}
+    files = ["hr-troika/a", "hr-troika/b", "hr-bangle/c", "hr-welltory/d"]
+
+    def per(values: list[float]) -> dict[str, float]:
+        out = dict(zip(files, values, strict=True))
+        out["hr-bangle/c@moved"] = out["hr-bangle/c"] - 1.0
+        return out
+
+    # "other" is better on troika/a only; chosen without a, the shipped one scores a.
+    runs = [(shipped, per([3.0, 2.0, 6.0, 2.5])), (other, per([1.0, 2.2, 6.0, 2.5]))]
+    result = hr_sweep.analyse(runs)
+    rows = {r["dataset"]: r for r in result["rows"]}
+    assert rows["hr-troika"]["shipped"] == 2.5
+    assert rows["hr-troika"]["leave_one_out"] == 2.6  # a: shipped (3.0), b: other (2.2)
+    assert rows["hr-troika"]["grid_min"] == 1.6
+    assert rows[f"hr-bangle, strap {hr_sweep.STRAP_LAG_S} s later"]["shipped"] == 5.0
+    assert result["settings"] == 2
