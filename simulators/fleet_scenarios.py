@@ -24,7 +24,7 @@ class Options:
     scenario: str = "normal-day"
     bands: int = 1000
     hubs: int = 10
-    speed: float = 480.0  # simulated seconds per real second
+    speed: float = 240.0  # simulated seconds per real second
     duration_s: float = 24 * HOUR  # simulated
     activity_s: float = 300.0  # band reporting periods (firmware defaults: firmware/duty.py)
     heartbeat_s: float = 900.0
@@ -196,7 +196,7 @@ SCENARIOS: dict[str, Scenario] = {
     "normal-day": Scenario(
         "平常的一天（时间压缩）",
         "a normal day, compressed",
-        {"duration_s": 24 * HOUR, "speed": 480.0},
+        {"duration_s": 24 * HOUR, "speed": 240.0},
         normal_day,
         from_midnight=True,
     ),
@@ -223,7 +223,7 @@ SCENARIOS: dict[str, Scenario] = {
     "hub-offline": Scenario(
         "村级网关离线一小时",
         "a hub offline for an hour and back",
-        {"duration_s": 1.5 * HOUR + 600, "speed": 60.0, "activity_s": 30.0},
+        {"bands": 500, "duration_s": 1.5 * HOUR + 600, "speed": 60.0, "activity_s": 30.0},
         hub_offline,
     ),
     "clock-drift": Scenario(

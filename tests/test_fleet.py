@@ -180,7 +180,7 @@ def test_an_sos_storm_reaches_the_supervisors_and_every_band_is_acknowledged(
     tmp_path: Path,
 ) -> None:
     report = run(
-        tmp_path, "sos-storm", bands=150, hubs=3, storm_share=0.1, duration_s=240.0, speed=20.0
+        tmp_path, "sos-storm", bands=300, hubs=5, storm_share=0.05, duration_s=240.0, speed=20.0
     )
     sos = report["sos"]
     assert sos["pressed"] == 15
