@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,9 @@ CONNECTIONS, SECONDS = 16, 10
 
 def seed(folder: Path, cases: int = CASES) -> dict[str, Any]:
     """A county with `cases` people under supervision, each wearing a band with a day's frames."""
-    from fastapi.testclient import TestClient
+    with warnings.catch_warnings():  # starlette's notice about httpx is not ours to act on
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
 
     from cloud.app import create_app
     from cloud.ingest import Ingestor
