@@ -289,6 +289,15 @@ for i in range(25 * 12):
     assert [r for r, _ in sat[3:]] == [None] * 3 and all(c == 0 for _, c in sat)
 
 
+def test_a_ppg_that_is_nothing_but_motion_gives_no_estimate(hr_mp: MicroPython) -> None:
+    # No pulse at all: the PPG moves only with the wrist (e.g. pressed by a swinging arm).
+    out = hr_mp.eval_json("_pulse(1.5, 1.6, 500, 30, ppg_amp=0, motion_ppg=3000)")
+    assert out == []
+    # The same motion with a pulse a third of its size in the PPG (a tenth of its power): found.
+    out = hr_mp.eval_json("_pulse(1.2, 1.6, 500, 30, ppg_amp=1000, motion_ppg=3000)")
+    assert len(out) == 12 and all(abs(bpm - 72) <= 2 for bpm, _ in out)
+
+
 def test_off_skin_then_a_new_rate_starts_a_fresh_track(hr_mp: MicroPython) -> None:
     code = """
 h = HeartRate(25)

@@ -37,10 +37,11 @@ class HeartRate:
 
     # For the main loop: `feed` returns an int BPM when a window completes and None otherwise,
     # and also None for a completed but unusable window (flat, saturated or zero PPG: off the
-    # skin), with last_confidence 0; `windows` counts completed windows either way. Treat an
-    # estimate as evidence only from confidence >= 50 (energy.HR_TRUSTED). `motion_mg` is the
-    # rms acceleration about its mean in the last window. Other rates than 25 Hz work (the
-    # window is decimated to ~12.5 Hz) but only 25 Hz is measured (docs/accuracy.md).
+    # skin; or a PPG the wrist's motion explains entirely), with last_confidence 0; `windows`
+    # counts completed windows either way. Treat an estimate as evidence only from confidence
+    # >= 50 (energy.HR_TRUSTED). `motion_mg` is the rms acceleration about its mean in the
+    # last window. Other rates than 25 Hz work (the window is decimated to ~12.5 Hz) but only
+    # 25 Hz is measured (docs/accuracy.md).
 
     WINDOW_S = 8
     STEP_S = 2
@@ -189,6 +190,8 @@ class HeartRate:
         motion = self._motion
         big_r = motion.cancel(re, axes, _bits_for(big_p, PPG_BITS), shifts)
         self.motion_mg = isqrt(motion.motion) // self._dec  # undo the decimation sums
+        if motion.explained:
+            return self._lost()
         # Fill the FFT's input range again (the fit worked on PPG_BITS), then window.
         up = 0
         while big_r and (big_r << (up + 1)) < INPUT_LIMIT:
