@@ -226,7 +226,7 @@ class HeartRate:
         return self.last_bpm
 
     def _lost(self):
-        """No usable signal in this window (off skin, flat or saturated)."""
+        """No usable pulse in this window (off skin, flat, saturated, or nothing but motion)."""
         self.last_confidence = 0
         if self._tracker.skip() > self.LOST_RESET:
             self._tracker.reset()  # too long without a pulse: search the whole band again
