@@ -16,6 +16,7 @@ from typing import Any
 from protocol import downlink, frame, gatt, replay
 from protocol.errors import FrameError
 from protocol.frame import FLAG_QUEUED, FLAG_TIME_UNSYNCED
+from protocol.verify import SKEW_REPORT_S
 from simulators.ble.loadband import SOS, LoadBand
 
 SOS_REPEAT_S = 30.0  # simulated seconds between repeats of an unacknowledged SOS
@@ -44,6 +45,8 @@ class FleetBand(LoadBand):
         self.drift = 0.0  # seconds gained per second (0.01: 1 % fast)
         self._drift_from = now
         self.booted_at: float | None = None  # set: clock lost, band_time counts from boot
+        self.lost_clock = False  # the scenario made it lose its clock at some point
+        self.far_off = False  # the scenario set its clock more than the skew tolerance off
         self.signed_at: dict[int, float] = {}  # counter -> time.monotonic() when signed
         self.acked: set[int] = set()  # counters a hub acknowledged (OP_ACK)
         self.accepted_by: dict[int, set[int]] = {}  # counter -> hubs that stored it as new
@@ -51,6 +54,7 @@ class FleetBand(LoadBand):
         self.sos_signed: dict[int, float] = {}  # sos_id -> monotonic time of its first frame
         self.sos_acked: dict[int, float] = {}  # sos_id -> monotonic time the ack arrived
         self.downlinks_refused = 0
+        self.resynced = 0  # lost clocks set again by an authenticated time_sync
         self._sos_attempts: dict[int, int] = {}
         self._dl_state = replay.EMPTY
 
@@ -65,10 +69,12 @@ class FleetBand(LoadBand):
     def set_drift(self, offset_s: float, drift: float) -> None:
         """From now on the band's clock is `offset_s` off and gains `drift` s per second."""
         self.offset_s, self.drift, self._drift_from = offset_s, drift, self.now
+        self.far_off = self.far_off or abs(offset_s) > SKEW_REPORT_S
 
     def lose_clock(self) -> None:
         """A reset without a time sync since: frames carry seconds since boot (flag 0x02)."""
         self.booted_at = self.now
+        self.lost_clock = True
 
     def band_time(self) -> tuple[int, int]:
         """(band_time, flags) as the band would stamp a frame now."""
@@ -169,4 +175,11 @@ class FleetBand(LoadBand):
             sos_id = msg.fields["sos_id"]
             if self.sos_open.pop(sos_id, None) is not None:
                 self.sos_acked[sos_id] = time.monotonic()
+        elif msg.type_name == "time_sync":
+            # The band sets its clock to the cloud's time in the header (firmware/control.py);
+            # a lost clock is found again, a drifting one starts over from the right time.
+            if self.booted_at is not None:
+                self.resynced += 1
+            self.booted_at = None
+            self.offset_s, self._drift_from = msg.cloud_time - self.now, self.now
         return True

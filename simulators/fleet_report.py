@@ -152,13 +152,14 @@ def build_report(ob: Observed) -> dict[str, Any]:
     sos = _sos(ob)
     hub_totals = {k: sum(s.get(k, 0) for s in ob.hub_stats.values()) for k in HUB_COUNTERS}
     refused_cloud = {k: n for k, n in sorted(reports.items()) if k.split(":")[0] in REFUSALS}
-    drifting = {b.band_id for b in ob.bands.values() if abs(b.offset_s) > 120}
+    drifting = {b.band_id for b in ob.bands.values() if b.far_off}
     skew = {
         "bands_far_off": len(drifting),
         "reported_far_off_bands": sum(1 for b in drifting if skew_by_band.get(b)),
         "reports_for_far_off_bands": sum(n for b, n in skew_by_band.items() if b in drifting),
         "reports_for_other_bands": sum(n for b, n in skew_by_band.items() if b not in drifting),
-        "bands_with_lost_clock": sum(1 for b in ob.bands.values() if b.booted_at is not None),
+        "bands_that_lost_their_clock": sum(1 for b in ob.bands.values() if b.lost_clock),
+        "lost_clocks_set_again_by_the_cloud": sum(b.resynced for b in ob.bands.values()),
     }
     play = ob.timing["play_s"]
     report: dict[str, Any] = {
@@ -329,6 +330,13 @@ def _checks(r: dict[str, Any], ob: Observed) -> list[dict[str, Any]]:
         )
     if name == "clock-drift":
         s = r["skew"]
+        checks.append(
+            (
+                "every lost clock set again by the cloud's time_sync",
+                s["lost_clocks_set_again_by_the_cloud"] == s["bands_that_lost_their_clock"],
+                f"{s['lost_clocks_set_again_by_the_cloud']}/{s['bands_that_lost_their_clock']}",
+            )
+        )
         checks.append(
             (
                 "every far-off clock reported",

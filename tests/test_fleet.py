@@ -219,3 +219,16 @@ def test_ctrl_c_stops_the_run_and_leaves_no_process_behind(tmp_path: Path) -> No
     assert proc.wait(60) == 130
     assert "已中断 / interrupted" in rest
     assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
+
+
+def test_far_off_clocks_are_reported_and_lost_ones_set_again_nothing_refused(
+    tmp_path: Path,
+) -> None:
+    report = run(tmp_path, "clock-drift", bands=100, hubs=2, duration_s=900.0, speed=120.0)
+    skew = report["skew"]
+    assert skew["bands_far_off"] == 10
+    assert skew["reported_far_off_bands"] == 10  # kept and reported, never refused
+    assert skew["bands_that_lost_their_clock"] == 2
+    assert skew["lost_clocks_set_again_by_the_cloud"] == 2  # the cloud's time_sync
+    assert report["refused"]["cloud"] == {}
+    assert report["ok"], report["checks"]
