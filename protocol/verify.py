@@ -12,9 +12,9 @@ from nacl.exceptions import BadSignatureError
 
 from protocol import replay
 from protocol.errors import BAD_SIGNATURE, REPLAY, UNKNOWN_BAND, FrameError
-from protocol.frame import FLAG_TIME_UNSYNCED, SIG_LEN, Frame, parse
+from protocol.frame import FLAG_QUEUED, FLAG_TIME_UNSYNCED, SIG_LEN, Frame, parse
 
-SKEW_REPORT_S = 120  # a band clock further than this from the receiver's is reported
+SKEW_REPORT_S = 120  # a band clock further than this from the first receiver's is reported
 
 
 def verify_sodium(public_key: bytes, signature: bytes, message: bytes) -> bool:
@@ -82,11 +82,17 @@ def verify_frame(raw: bytes, keyring: Keyring, backend: str = "sodium") -> Frame
     return frame
 
 
-def clock_skew(frame: Frame, now: float) -> int | None:
-    """Band clock minus receiver clock in seconds, or None if the band's clock is unsynced."""
-    if frame.flags & FLAG_TIME_UNSYNCED:
+def clock_skew(frame: Frame, heard_at_s: float) -> int | None:
+    """Band clock minus `heard_at_s` (when the frame left the band live), or None if not judged.
+
+    `heard_at_s` must be the clock of the first receiver (the hub's `received_at_ms`), not the
+    time of ingest: a frame held in a hub's outbox would otherwise look like a slow band clock.
+    QUEUED frames waited in the band's flash, and unsynced clocks count from boot: neither says
+    anything about the band's clock.
+    """
+    if frame.flags & (FLAG_TIME_UNSYNCED | FLAG_QUEUED):
         return None
-    return frame.band_time - int(now)
+    return frame.band_time - int(heard_at_s)
 
 
 class Receipt:

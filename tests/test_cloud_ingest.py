@@ -16,7 +16,7 @@ from cloud import dispatch, jobs
 from cloud.ingest import Ingestor
 from cloud.testkit import BandSim, County, wrap
 from protocol import downlink, topics
-from protocol.frame import FLAG_TIME_UNSYNCED
+from protocol.frame import FLAG_QUEUED, FLAG_TIME_UNSYNCED
 from simulators.broker import Mosquitto
 
 BAND = 66051
@@ -52,8 +52,10 @@ class Env:
         self.ingestor = Ingestor(self.county.rt.store)
         self.store = self.county.rt.store
 
-    def send(self, *frames: bytes, hub: int = 12) -> Any:
-        msgs = [(topics.up(hub), wrap(hub, f)) for f in frames]
+    def send(self, *frames: bytes, hub: int = 12, heard_at: float | None = None) -> Any:
+        """Ingest now; the hub heard the frames at `heard_at` (default: now)."""
+        heard_ms = int((self.county.now if heard_at is None else heard_at) * 1000)
+        msgs = [(topics.up(hub), wrap(hub, f, heard_ms)) for f in frames]
         return self.ingestor.ingest(msgs, int(self.county.now))
 
     def reports(self, kind: str) -> list[dict[str, Any]]:
@@ -160,6 +162,18 @@ def test_gaps_and_clock_skew_are_reported(env: Env) -> None:
         9,
     ]  # 1..9 (after the enrol frame 0), 11..19
     assert [x["value"] for x in env.reports("skew")] == [500]
+
+
+def test_skew_is_judged_by_when_the_hub_heard_the_frame(env: Env) -> None:
+    heard = int(env.county.now)
+    env.county.now += 3600  # the hub held everything an hour in its outbox
+    held = env.band.frame("heartbeat", {}, counter=10, band_time=heard - 1)
+    queued = env.band.frame("heartbeat", {}, counter=11, band_time=heard - 7200, flags=FLAG_QUEUED)
+    off = env.band.frame("heartbeat", {}, counter=12, band_time=heard + 900)
+    r = env.send(held, queued, off, heard_at=heard)
+    assert r.verdicts == ["accept"] * 3  # kept whatever the clock says
+    # Only the band whose clock really is off, by what it was off when the hub heard it.
+    assert [x["value"] for x in env.reports("skew")] == [900]
 
 
 def test_a_band_reporting_an_unsynced_clock_is_sent_the_time_once_per_period(env: Env) -> None:

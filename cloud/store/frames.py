@@ -141,7 +141,7 @@ class FrameStore(SosStore):
                     late_epoch += 1  # evidence only: no band state, no alerts, no acks
                     continue
                 accepted_frames.append(v)
-                skew = clock_skew(f, now)
+                skew = clock_skew(f, v.hub_received_ms // 1000)
                 if skew is not None and abs(skew) > SKEW_REPORT_S:
                     reports.append((now, "skew", f.band_id, v.hub_id, "", skew, "", None))
             elif result == rules.DUPLICATE:
