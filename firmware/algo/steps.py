@@ -20,7 +20,8 @@
 #      which counting lobes one by one cannot do. A repeat 2 or 3 times the tracked step is
 #      a harmonic of the same cadence; any other ends the bout, as do a pause (MAX_GAP_S)
 #      and GRACE seconds of weak evidence. A walk resumed within RESUME_S at the same
-#      cadence (a turn, a door) needs only RESUME_ON.
+#      cadence, or seen as its stride (a turn, a door, a stretch of irregular swing), needs
+#      only RESUME_ON, and is counted back over the weak stretch like any new bout.
 # Hand work (washing up, dressing, typing) makes as many lobes as walking but rarely a repeat
 # that holds for 10 s. Thresholds were tuned on one half of the recordings (docs/accuracy.md).
 
@@ -43,6 +44,14 @@ def isqrt(value, guess):
     while (r + 1) * (r + 1) <= value:
         r += 1
     return r
+
+
+def _multiple(new, cur, pct):
+    """k in 1..3 if period `new` is k times `cur` within pct % (one cadence), else 0."""
+    for k in range(1, 4):
+        if abs(new - k * cur) * 100 <= pct * k * cur:
+            return k
+    return 0
 
 
 class StepCounter:
@@ -68,7 +77,7 @@ class StepCounter:
     RETRO_S = 15  # how far back a newly confirmed bout is counted
     TRACK_PCT = 15  # a new period within this of 1, 2 or 3 steps is the same cadence
     STEADY_PCT = 10  # a bout starts only when two successive windows agree this well
-    RESUME_S = 8  # a bout that ended this recently ...
+    RESUME_S = 20  # a bout that ended this recently ...
     RESUME_ON = 200  # ... resumes at this r, if the cadence is within RESUME_PCT
     RESUME_PCT = 20
     GATE_N = 8  # intervals between strong lobes of a steady train (slow walks) ...
@@ -342,14 +351,17 @@ class StepCounter:
         if not steady or self._evidence == 0 or self._motion16 < self.MIN_MOTION_MG << 4:
             return
         need = self.ON
+        k = 1
         if self._stopped >= 0 and self._n - self._stopped <= self.RESUME_S * self.rate_hz:
-            new = seen16 * self._prev_per
-            old = self._prev16 * seen_per
-            if abs(new - old) * 100 <= self.RESUME_PCT * old:
+            # The window may see the stride where the walk had steps: same cadence, k steps.
+            k = _multiple(seen16 * self._prev_per, self._prev16 * seen_per, self.RESUME_PCT)
+            if k:
                 need = self.RESUME_ON
+            else:
+                k = 1
         if self._evidence >= need:
             self._period16 = seen16
-            self._per = seen_per
+            self._per = seen_per * k
             self._start()
 
     def _track(self, p16, per):
@@ -359,11 +371,7 @@ class StepCounter:
         if abs(2 * new - cur) * 100 <= self.TRACK_PCT * cur:
             m = 1  # the window now sees the step where it saw the stride
         else:
-            m = 0
-            for k in range(1, 4):  # 2 or 3 times the step: a harmonic, not a new cadence
-                if abs(new - k * cur) * 100 <= self.TRACK_PCT * k * cur:
-                    m = k
-                    break
+            m = _multiple(new, cur, self.TRACK_PCT)
             if m == 0:
                 return False
         per *= m
