@@ -2,8 +2,10 @@
 
 Every recording becomes `t_ms,ax,ay,az[,ppg]` at 25 Hz (what the band samples), acceleration
 in g, PPG as a non-negative integer, plus `NAME.truth.json` with its ground truth. Rates other
-than 25 Hz are resampled here (band-limited: zero-phase FIR low-pass at 10 Hz, then linear
-interpolation), so the evaluation runs the algorithms on exactly the rate the band uses.
+than 25 Hz are resampled (band-limited: zero-phase FIR low-pass at 10 Hz, then linear
+interpolation), so the evaluation runs the algorithms on exactly the rate the band uses. The
+step datasets are read here, the heart-rate ones in hr_datasets.py, resampling is in
+resampled.py; every name callers used is still importable from this module.
 
     python -m simulators.recordings [--data DIR] [--out DIR] [--only SUBSTRING]
 """
@@ -16,103 +18,56 @@ import json
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from simulators import matfile
+from simulators.hr_datasets import (
+    _windows_from_series,
+    hr_windows,
+    read_hr_bangle,
+    read_troika,
+    read_welltory,
+)
+from simulators.resampled import (
+    RATE_HZ,
+    Recording,
+    RecordingError,
+    at_band_rate,
+    lowpass_fir,
+    numeric_csv,
+    resample,
+)
+
+__all__ = [
+    "DATA",
+    "OUT",
+    "RATE_HZ",
+    "REPO",
+    "Recording",
+    "RecordingError",
+    "_windows_from_series",
+    "bangle_label",
+    "discover",
+    "hr_windows",
+    "lowpass_fir",
+    "main",
+    "read_bangle_steps",
+    "read_hr_bangle",
+    "read_oxford",
+    "read_sensorwatch",
+    "read_troika",
+    "read_welltory",
+    "resample",
+    "write",
+]
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data" / "activity"
 OUT = REPO / "build" / "recordings"
-RATE_HZ = 25.0
-WINDOW_S, STEP_S = 8, 2  # heart-rate windows: the TROIKA convention, which the band follows
-PPG_OFFSET = 1 << 17  # mid-scale of an 18-bit PPG ADC, for datasets that store AC only
-PPG_MAX = (1 << 18) - 1
 SENSORWATCH_COUNTS_PER_G = 16384  # LIS2DW12 at +-2 g, left-aligned 16-bit
 BANGLE_COUNTS_PER_G = 8192
 STANDARD_GRAVITY = 9.80665
-
-
-class RecordingError(ValueError):
-    """A dataset file is malformed or not in the expected format."""
-
-
-@dataclass
-class Recording:
-    """One recording resampled to the band's rate, with its ground truth."""
-
-    name: str  # "<dataset>/<stem>", unique
-    dataset: str
-    group: str  # walk | hard-negative | zero | hr
-    placement: str  # wrist | upper-arm phone | hand-held phone | fingertip camera
-    source_rate_hz: float
-    t_ms: np.ndarray
-    acc_g: np.ndarray  # (n, 3)
-    ppg: np.ndarray | None = None
-    truth: dict[str, Any] = field(default_factory=dict)
-    note: str = ""
-
-    @property
-    def duration_s(self) -> float:
-        return len(self.t_ms) / RATE_HZ
-
-
-# ---------------------------------------------------------------- resampling
-
-
-def lowpass_fir(rate_hz: float, cutoff_hz: float) -> np.ndarray:
-    """Windowed-sinc (Blackman) low-pass taps with unit DC gain."""
-    n = int(4.0 * rate_hz / cutoff_hz) | 1  # transition band about cutoff/2
-    k = np.arange(n) - n // 2
-    taps = np.sinc(2.0 * cutoff_hz / rate_hz * k) * np.blackman(n)
-    return np.asarray(taps / taps.sum())
-
-
-def resample(t_s: np.ndarray, x: np.ndarray, rate_hz: float = RATE_HZ) -> np.ndarray:
-    """Resample irregular samples (rows of x at times t_s) onto t_s[0] + k / rate_hz."""
-    t_s = np.asarray(t_s, dtype=np.float64)
-    x = np.asarray(x, dtype=np.float64).reshape(len(t_s), -1)
-    if len(t_s) < 2:
-        raise RecordingError("need at least two samples to resample")
-    keep = np.concatenate(([True], np.diff(t_s) > 0))  # drop repeated or backward stamps
-    t_s, x = t_s[keep], x[keep]
-    out_t = t_s[0] + np.arange(int((t_s[-1] - t_s[0]) * rate_hz) + 1) / rate_hz
-    in_rate = 1.0 / float(np.median(np.diff(t_s)))
-    if in_rate > rate_hz * 1.1:
-        # Uniform grid at the source rate, band-limit to 0.4 x the target rate, then sample.
-        fine_rate = round(in_rate)
-        fine_t = t_s[0] + np.arange(int((t_s[-1] - t_s[0]) * fine_rate) + 1) / fine_rate
-        taps = lowpass_fir(fine_rate, 0.4 * rate_hz)
-        cols = []
-        for c in range(x.shape[1]):
-            fine = np.interp(fine_t, t_s, x[:, c])
-            padded = np.pad(fine, len(taps) // 2, mode="edge")
-            cols.append(np.interp(out_t, fine_t, np.convolve(padded, taps, mode="valid")))
-        return np.stack(cols, axis=1)
-    return np.stack([np.interp(out_t, t_s, x[:, c]) for c in range(x.shape[1])], axis=1)
-
-
-def _uniform(t_s: np.ndarray, acc: np.ndarray, ppg: np.ndarray | None = None) -> dict[str, Any]:
-    """Resample acceleration (and PPG) to the band's rate; returns Recording keyword args."""
-    cols = acc if ppg is None else np.column_stack([acc, ppg])
-    out = resample(t_s, cols)
-    n = len(out)
-    fields: dict[str, Any] = {
-        "t_ms": np.round(np.arange(n) * 1000.0 / RATE_HZ).astype(np.int64),
-        "acc_g": out[:, :3],
-        "source_rate_hz": round(1.0 / float(np.median(np.diff(np.asarray(t_s)))), 2),
-    }
-    if ppg is not None:
-        fields["ppg"] = np.clip(np.round(out[:, 3]), 0, PPG_MAX).astype(np.int64)
-    return fields
-
-
-def hr_windows(duration_s: float) -> list[float]:
-    """End times of the band's heart-rate windows over a recording."""
-    return [float(t) for t in range(WINDOW_S, int(duration_s) + 1, STEP_S)]
 
 
 # ---------------------------------------------------------------- step datasets
@@ -142,7 +97,7 @@ def read_sensorwatch(path: Path) -> Recording:
         placement="wrist",
         truth={"steps": int(rows[0]["Steps"])},
         note="magnitude only (approximate L2 norm, up to +42 % depending on orientation)",
-        **_uniform(t, acc),
+        **at_band_rate(t, acc),
     )
 
 
@@ -160,7 +115,7 @@ def bangle_label(stem: str) -> int:
 
 def read_bangle_steps(path: Path, dataset: str = "steps-bangle") -> Recording:
     """Bangle.js 2 accelerometer log: `Time (ms),X,Y,Z`, 12.5 Hz, 8192 = 1 g."""
-    data = _numeric_csv(path, expect_header="Time (ms),X,Y,Z", columns=4)
+    data = numeric_csv(path, expect_header="Time (ms),X,Y,Z", columns=4)
     stem = path.stem
     steps = bangle_label(stem)
     negative = steps == 0 or re.search(r"(drive|nosteps|static|stationary)", stem) is not None
@@ -172,13 +127,13 @@ def read_bangle_steps(path: Path, dataset: str = "steps-bangle") -> Recording:
         else "walk",
         placement="wrist",
         truth={"steps": steps},
-        **_uniform(data[:, 0] / 1000.0, data[:, 1:4] / BANGLE_COUNTS_PER_G),
+        **at_band_rate(data[:, 0] / 1000.0, data[:, 1:4] / BANGLE_COUNTS_PER_G),
     )
 
 
 def read_oxford(path: Path) -> Recording:
     """Oxford Step Counter validation trace: ns, m/s^2 x3, algo, ground truth, hardware."""
-    data = _numeric_csv(path, expect_header=None, columns=7)
+    data = numeric_csv(path, expect_header=None, columns=7)
     position = path.stem.split("_")[1]
     truth = int(data[-1, 5] - data[0, 5])
     return Recording(
@@ -188,147 +143,8 @@ def read_oxford(path: Path) -> Recording:
         placement={"armband": "upper-arm phone", "hand": "hand-held phone"}.get(position, position),
         truth={"steps": truth},
         note="phone, not a wrist: reported apart from the wrist walks",
-        **_uniform(data[:, 0] / 1e9, data[:, 1:4] / STANDARD_GRAVITY),
+        **at_band_rate(data[:, 0] / 1e9, data[:, 1:4] / STANDARD_GRAVITY),
     )
-
-
-# ---------------------------------------------------------------- heart-rate datasets
-
-
-def read_troika(path: Path) -> Recording:
-    """TROIKA: raw 125 Hz `.mat` (sig rows ECG, PPG1, PPG2, ax, ay, az) or the 25 Hz CSV."""
-    m = re.match(r"DATA_(\d+_TYPE\d+)", path.stem)
-    if not m:
-        raise RecordingError(f"{path}: not a TROIKA DATA_* file")
-    if path.suffix == ".mat":
-        sig = matfile.load(path)["sig"]
-        t, ppg, acc = np.arange(sig.shape[1]) / 125.0, sig[1], sig[3:6].T
-    else:
-        data = _numeric_csv(path, expect_header="t_s,ppg1,ppg2,acc_x,acc_y,acc_z", columns=6)
-        t, ppg, acc = data[:, 0], data[:, 1], data[:, 3:6]
-    ref_csv = path.with_name(f"REF_{m.group(1)}_bpm.csv")
-    ref = _numeric_csv(ref_csv, expect_header="window_start_s,window_end_s,bpm_ecg", columns=3)
-    # PPG channel 1, stored AC-coupled: move it to mid-scale of an 18-bit ADC, 4 counts/unit.
-    fields = _uniform(t, acc, PPG_OFFSET + 4.0 * ppg)
-    return Recording(
-        name=f"hr-troika/{path.stem}",
-        dataset="hr-troika",
-        group="hr",
-        placement="wrist",
-        truth={"hr_windows": [[float(r[1]), float(r[2])] for r in ref]},
-        note="PPG channel 1; reference from ECG",
-        **fields,
-    )
-
-
-def read_hr_bangle(path: Path) -> Recording:
-    """EspruinoHRMTestHarness log: interleaved accelerometer, VC31 PPG and BTHRM rows."""
-    acc_t, acc, ppg_t, ppg, ref = [], [], [], [], []
-    with path.open(newline="") as f:
-        reader = csv.reader(f)
-        header = [h.strip() for h in next(reader)]
-        col = {h: i for i, h in enumerate(header)}
-        for needed in ("Time", "Acc_x", "HRM_r", "BTHRM"):
-            if needed not in col:
-                raise RecordingError(f"{path}: no {needed} column")
-        for row in reader:
-            cell = dict(zip(header, (c.strip() for c in row), strict=False))
-            t = float(cell["Time"]) / 1000.0
-            if cell.get("Acc_x"):
-                acc_t.append(t)
-                acc.append([float(cell["Acc_x"]), float(cell["Acc_y"]), float(cell["Acc_z"])])
-            if cell.get("HRM_r"):
-                ppg_t.append(t)
-                ppg.append(float(cell["HRM_r"]))
-            if cell.get("BTHRM"):
-                ref.append((t, float(cell["BTHRM"])))
-    t0 = max(acc_t[0], ppg_t[0])
-    a = resample(np.array(acc_t) - t0, np.array(acc))
-    p = resample(np.array(ppg_t) - t0, np.array(ppg))[:, 0]
-    n = min(len(a), len(p))
-    recording = Recording(
-        name=f"hr-bangle/{path.stem}",
-        dataset="hr-bangle",
-        group="hr",
-        placement="wrist",
-        source_rate_hz=round(len(ppg_t) / (ppg_t[-1] - ppg_t[0]), 2),
-        t_ms=np.round(np.arange(n) * 1000.0 / RATE_HZ).astype(np.int64),
-        acc_g=a[:n],
-        # HRM_r is the exposure-compensated raw value (may dip below zero): shift to mid-scale.
-        ppg=np.clip(np.round(PPG_OFFSET + p[:n]), 0, PPG_MAX).astype(np.int64),
-        note="VC31 PPG (HRM_r); reference: Bluetooth chest strap (BTHRM)",
-    )
-    series = [(t - t0, bpm) for t, bpm in ref]
-    recording.truth = {
-        "hr_windows": _windows_from_series(series, recording.duration_s),
-        "hr_series": [[round(t, 3), bpm] for t, bpm in series],  # the strap's own readings
-    }
-    return recording
-
-
-def read_welltory(folder: Path) -> Recording:
-    """Welltory fingertip camera PPG (`PPG.csv`: ms, R, G, B) with Polar H10 `RR.txt`."""
-    data = _numeric_csv(folder / "PPG.csv", expect_header="time,R,G,B", columns=4)
-    rr_ms = np.array([float(v) for v in (folder / "RR.txt").read_text().split()])
-    # No accelerometer: a finger held still on a phone lying flat reads (0, 0, 1 g).
-    acc = np.tile([0.0, 0.0, 1.0], (len(data), 1))
-    recording = Recording(
-        name=f"hr-welltory/{folder.name}",
-        dataset="hr-welltory",
-        group="hr",
-        placement="fingertip camera",
-        # Red channel mean (0..255) in thousandths: camera PPG has the MAX30102 polarity.
-        **_uniform(data[:, 0] / 1000.0, acc, data[:, 1] * 1000.0),
-        note="finger on a phone camera; RR assumed to start with the video",
-    )
-    beats = np.cumsum(rr_ms) / 1000.0
-    windows = []
-    for t_end in hr_windows(recording.duration_s):
-        inside = rr_ms[(beats > t_end - WINDOW_S) & (beats <= t_end)]
-        if len(inside):
-            windows.append([t_end, round(60000.0 / float(inside.mean()), 2)])
-    recording.truth = {"hr_windows": windows}
-    return recording
-
-
-def _windows_from_series(
-    series: list[tuple[float, float]], duration_s: float, lag_s: float = 0.0
-) -> list[list[float]]:
-    """Reference BPM per band window: the mean of the reference readings inside it.
-
-    lag_s > 0 takes the readings from lag_s later: a chest strap reports the rate of beats
-    a few seconds old (docs/accuracy.md measures by how much).
-    """
-    out = []
-    for t_end in hr_windows(duration_s):
-        inside = [bpm for t, bpm in series if t_end - WINDOW_S < t - lag_s <= t_end]
-        if inside:
-            out.append([t_end, round(sum(inside) / len(inside), 2)])
-    return out
-
-
-def _numeric_csv(path: Path, expect_header: str | None, columns: int) -> np.ndarray:
-    """A numeric CSV as a 2-D array, with a clear error naming the file and line."""
-    rows = []
-    with path.open() as f:
-        for lineno, line in enumerate(f, start=1):
-            text = line.strip()
-            if not text:
-                continue
-            if lineno == 1 and expect_header is not None:
-                if text.replace(" ", "") != expect_header.replace(" ", ""):
-                    raise RecordingError(f"{path}: header {text!r}, expected {expect_header!r}")
-                continue
-            try:
-                values = [float(v) for v in text.split(",")]
-            except ValueError as exc:
-                raise RecordingError(f"{path}:{lineno}: {exc}") from None
-            if len(values) != columns:
-                raise RecordingError(f"{path}:{lineno}: {len(values)} columns, want {columns}")
-            rows.append(values)
-    if len(rows) < 2:
-        raise RecordingError(f"{path}: fewer than two samples")
-    return np.array(rows)
 
 
 # ---------------------------------------------------------------- the collection
