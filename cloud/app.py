@@ -61,7 +61,7 @@ def start_workers(rt: Runtime) -> None:
             st.mqtt_client_id,
             on_up,
             lambda kind, hub, payload: devices.on_hub_message(rt, kind, hub, payload),
-            on_connected=rt.publish_configs,
+            on_connected=rt.resync_configs,
             username=st.mqtt_username,
             password=st.mqtt_password,
             tls_ca=str(st.mqtt_tls_ca) if st.mqtt_tls_ca else None,

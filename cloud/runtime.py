@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -34,6 +33,9 @@ class Runtime:
         self._anchor_key: Any = None
         self._scope_cache: dict[tuple[str, int | None], frozenset[int]] = {}
         self._scope_version = ""
+        self._config_lock = threading.Lock()
+        self._published: dict[int, hubconfig.HubRecords] | None = None  # None: publish all
+        self._generation = 0
         with self.store.tx():
             self.store.meta_set("dispatch_enabled", "1" if settings.dispatch_url else "0")
 
@@ -68,28 +70,60 @@ class Runtime:
             self.mqtt.publish(topic, payload, retain=retain)
 
     def publish_configs(self) -> int:
-        """Build and publish the retained config of every hub (keys, presence permissions)."""
-        now = self.now()
+        """Publish what changed in the hubs' retained records since the last publication."""
+        return self._publish_records(full=False)
+
+    def resync_configs(self) -> int:
+        """Publish every hub's records under a new generation (on each MQTT connect).
+
+        A broker killed between two autosaves restarts without the retained records it took
+        last, and one restored from a backup holds records since deleted; the new generation
+        makes hubs drop whatever this publication did not send again (docs/mqtt.md "config").
+        """
+        return self._publish_records(full=True)
+
+    def _publish_records(self, full: bool) -> int:
         import datetime as dt
 
-        moment = dt.datetime.fromtimestamp(now, dt.UTC)
-        bands = self.store.bands(active_only=True)
-        until: dict[int, int] = {}
-        for b in bands:
-            if b["person_id"] is not None:
-                until[int(b["band_id"])] = presence_until(
+        with self._config_lock:
+            now = self.now()
+            moment = dt.datetime.fromtimestamp(now, dt.UTC)
+            bands = self.store.bands(active_only=True)
+            until = {
+                int(b["band_id"]): presence_until(
                     self.store.orders_of_person(b["person_id"]), moment
                 )
-        out = []
-        with self.store.tx():
-            for hub in self.store.hubs():
-                version = self.store.bump_config_version(hub["hub_id"], now)
-                cfg = hubconfig.build(
-                    hub, bands, until, version, now, self.settings.presence_interval_s
+                for b in bands
+                if b["person_id"] is not None
+            }
+            last = self._published
+            with self.store.tx():
+                if full or last is None:
+                    # Never below the clock: a restored database still issues a newer one.
+                    generation = max(int(self.store.meta_get("config_generation", "0")) + 1, now)
+                    self.store.meta_set("config_generation", str(generation))
+                    self._generation, last = generation, {}
+                want = hubconfig.plan(
+                    self.store.hubs(),
+                    bands,
+                    until,
+                    self.settings.presence_interval_s,
+                    self._generation,
                 )
-                out.append((topics.config(hub["hub_id"]), json.dumps(cfg, ensure_ascii=False)))
-        for topic, payload in out:
-            self.publish(topic, payload, retain=True)
+                out, restamp = hubconfig.changes(last, want)
+                for hub_id in restamp:
+                    version = self.store.bump_config_version(hub_id, now)
+                    out.append(
+                        (
+                            topics.config(hub_id),
+                            hubconfig.stamp(want[hub_id].settings, version, now),
+                        )
+                    )
+            # Memory, not the database: after a restart, or a reconnect to a broker that may
+            # have lost retained records, everything is published again anyway.
+            self._published = want
+            for topic, payload in out:
+                self.publish(topic, payload, retain=True)
         return len(out)
 
     def close(self) -> None:

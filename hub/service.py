@@ -8,6 +8,7 @@ import importlib
 import json
 import logging
 import signal
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +50,7 @@ class HubService:
         self._drain_scheduled = False
         self._downlink_bands: set[int] = set()
         self._bumble: Any = None
+        self._save_scheduled = False
         self._last_presence = clock()
         self._stop = asyncio.Event()
         self.started = asyncio.Event()
@@ -67,22 +69,45 @@ class HubService:
             with contextlib.suppress(cloudconfig.ConfigError):
                 self._apply(cloudconfig.parse(saved.encode(), self.hub_id))
 
-    def _apply(self, cfg: cloudconfig.CloudConfig) -> None:
+    def _apply(self, cfg: cloudconfig.CloudConfig | None) -> None:
         self.cloud = cfg
-        self.intake.set_keys(cfg.keys())
+        self.intake.set_keys(cfg.keys() if cfg else {})
 
-    def _on_config(self, payload: bytes) -> None:
+    def _on_config(self, payload: bytes, band_id: int | None = None) -> None:
+        """A settings record, or (band_id given) one band's record; empty removes the band."""
         try:
-            cfg = cloudconfig.parse(payload, self.hub_id)
+            if band_id is not None:
+                entry = cloudconfig.parse_band(payload, band_id)
+                cfg = cloudconfig.with_band(self.cloud, self.hub_id, band_id, entry)
+            else:
+                cfg = cloudconfig.parse(payload, self.hub_id)
+                if not cloudconfig.newer(self.cloud, cfg):
+                    return
+                cfg = cloudconfig.with_settings(self.cloud, cfg)
         except cloudconfig.ConfigError as exc:
             log.warning("config refused", extra={"error": str(exc)})
             self.intake.event("config_refused", self.clock(), code="bad_config", detail=str(exc))
             return
-        if not cloudconfig.newer(self.cloud, cfg):
+        if cfg is self.cloud:
             return
+        gone = self.cloud is not None and len(cfg.bands) < len(self.cloud.bands)
         self._apply(cfg)
-        self.store.set_meta(CONFIG_KEY, payload.decode())
-        log.info("config applied", extra={"version": cfg.version, "bands": len(cfg.bands)})
+        # A removal is saved at once (the broker will not send it again); additions and
+        # changes come back as retained records after a crash, so a burst is saved once.
+        if gone:
+            self._save_config()
+        elif not self._save_scheduled:
+            self._save_scheduled = True
+            asyncio.get_running_loop().call_later(1.0, self._save_config)
+        if band_id is None:
+            log.info("config applied", extra={"version": cfg.version, "bands": len(cfg.bands)})
+
+    def _save_config(self) -> None:
+        self._save_scheduled = False
+        # Closed at stop: what was not saved comes back as retained records.
+        with contextlib.suppress(sqlite3.ProgrammingError):
+            if self.cloud is not None:
+                self.store.set_meta(CONFIG_KEY, cloudconfig.dump(self.cloud).decode())
 
     def _presence_allowed(self, band_id: int, now: float) -> bool:
         return self.cloud is not None and self.cloud.presence_allowed(band_id, now)
@@ -150,6 +175,10 @@ class HubService:
 
     def _on_connect(self, session_present: bool) -> None:
         self.uplink_state = "connected"
+        if not session_present and self.cloud is not None:
+            # A new session missed every removal queued for the old one: keep only what the
+            # broker's retained records (sent again now) say. Unknown bands are forwarded.
+            self._apply(cloudconfig.without_bands(self.cloud))
         log.info("uplink connected", extra={"session_present": session_present})
         self._publish_status()
         self.pump.up()
@@ -163,6 +192,10 @@ class HubService:
     def _on_message(self, topic: str, payload: bytes) -> None:
         if topic == topics.config(self.hub_id):
             self._on_config(payload)
+            return
+        record_of = topics.band_of_record(topic)
+        if record_of is not None:
+            self._on_config(payload, record_of)
             return
         band_id = topics.band_of_down(topic)
         if band_id is None or not payload:

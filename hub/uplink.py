@@ -138,6 +138,7 @@ class Uplink:
         client.subscribe(
             [
                 (topics.HUB_DOWN_FILTER % self.hub_id, topics.QOS),
+                (topics.HUB_BANDS_FILTER % self.hub_id, topics.QOS),
                 (topics.config(self.hub_id), topics.QOS),
             ]
         )

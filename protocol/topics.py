@@ -30,12 +30,18 @@ def down(hub_id, band_id):
 
 
 def config(hub_id):
-    """Cloud -> hub: retained JSON config: keyring, presence permissions, settings."""
+    """Cloud -> hub: retained JSON settings record (name, intervals, generation)."""
     return "%s/hubs/%d/config" % (PREFIX, hub_id)
+
+
+def band(hub_id, band_id):
+    """Cloud -> hub: retained JSON record of one band (key, permissions); empty = removed."""
+    return "%s/hubs/%d/bands/%d" % (PREFIX, hub_id, band_id)
 
 
 # Subscriptions.
 HUB_DOWN_FILTER = PREFIX + "/hubs/%d/down/+"
+HUB_BANDS_FILTER = PREFIX + "/hubs/%d/bands/+"
 CLOUD_UP_FILTER = PREFIX + "/hubs/+/up"
 CLOUD_STATUS_FILTER = PREFIX + "/hubs/+/status"
 CLOUD_EVENTS_FILTER = PREFIX + "/hubs/+/events"
@@ -53,12 +59,21 @@ def hub_of(topic):
         return None
 
 
-def band_of_down(topic):
-    """The band id of a downlink topic, or None."""
+def _band_under(topic, kind):
     parts = topic.split("/")
-    if len(parts) != 6 or parts[4] != "down":
+    if len(parts) != 6 or parts[4] != kind:
         return None
     try:
         return int(parts[5])
     except ValueError:
         return None
+
+
+def band_of_down(topic):
+    """The band id of a downlink topic, or None."""
+    return _band_under(topic, "down")
+
+
+def band_of_record(topic):
+    """The band id of a band-record topic, or None."""
+    return _band_under(topic, "bands")

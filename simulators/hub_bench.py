@@ -53,7 +53,10 @@ def one_core(broker: Mosquitto | None = None) -> Iterator[None]:
 async def _through_hub(
     frames: list[bytes], keys: dict[int, bytes], port: int, folder: Path
 ) -> float:
-    """Seconds from the first frame handed to the intake to the last PUBACK deleting it."""
+    """Seconds from the first frame handed to the intake to the last PUBACK marking it.
+
+    No cloud sends receipts here: the receipt window is opened wide, so this is the hub's side.
+    """
     loop = asyncio.get_running_loop()
     box = ob.Outbox(folder / "hub.db")
     connected = asyncio.Event()
@@ -72,7 +75,7 @@ async def _through_hub(
         lambda mid: pump.published(mid),
         lambda _t, _p: None,
     )
-    pump = Pump(HUB, box, uplink.publish, uplink.settings.inflight, loop)
+    pump = Pump(HUB, box, uplink.publish, uplink.settings.inflight, loop, unreceipted=len(frames))
     intake = Intake(HUB, box, lambda _b, _n: False, lambda: True)
     intake.set_keys(keys)
     uplink.start()
@@ -83,7 +86,7 @@ async def _through_hub(
         intake.process([Heard(f, int(now * 1000), -60) for f in frames[i : i + BATCH]], now)
         pump.fill()
         await asyncio.sleep(0)  # PUBACKs are handled between batches, as in the service
-    while box.depth() or pump.inflight:
+    while box.depth() > box.awaiting() or pump.inflight:
         await asyncio.sleep(0.001)
     elapsed = time.perf_counter() - t0
     await asyncio.to_thread(uplink.stop)
@@ -139,7 +142,9 @@ async def _ble_rate(frames_n: int) -> tuple[float, float]:
     band = LoadBand(1)
     for _ in range(frames_n):
         band.make("activity")
-    await world.add_band(band)
+    # A central can only connect at the band's next advertising event: advertise at the BLE
+    # minimum (20 ms) so the figure is the software's time, not the advertising interval's.
+    await world.add_band(band, adv_interval_ms=20.0)
     radio = await world.radio()
     device = await BleakScanner.find_device_by_filter(
         lambda d, a: gatt.MANUFACTURER_ID in a.manufacturer_data, 10, backend=radio.scanner_backend
@@ -212,8 +217,9 @@ def bench_rows(n: int = 20_000, repeats: int = 5) -> list[dict[str, Any]]:
             round(1000 * statistics.median(b[0] for b in ble), 1),
             "ms",
             "~40 ms measured here before",
-            f"BleakClient.connect incl. MTU 247 exchange and discovery of the sqjz service; "
-            f"median of {repeats}",
+            f"BleakClient.connect incl. MTU 247 exchange and discovery of the sqjz service, "
+            f"band advertising every 20 ms (a connection starts at the band's next advertising "
+            f"event: the firmware advertises every 2 s, 200 ms during an SOS); median of {repeats}",
         ),
         row(
             "hub: BLE notifications/s (bleak over bumble)",

@@ -490,9 +490,11 @@ def test_positioning_order_lifecycle_tells_hubs_and_limits_presence(county: Coun
         ).json()["status"]
         == "approved"
     )
-    cfg = json.loads(next(p for t, p in published if t == "sqjz/v1/hubs/12/config"))  # type: ignore[arg-type]
-    until = cfg["bands"][0]["presence_until"]
-    assert until > county.now and cfg["bands"][0]["band_id"] == 66051
+    # One record per hub, for this band only (docs/mqtt.md "config").
+    records = [p for t, p in published if t.startswith("sqjz/v1/hubs/12/")]
+    record = json.loads(next(p for t, p in published if t == "sqjz/v1/hubs/12/bands/66051"))  # type: ignore[arg-type]
+    until = record["presence_until"]
+    assert until > county.now and record["band_id"] == 66051 and len(records) == 2  # + downlink
     down = [p for t, p in published if t == "sqjz/v1/hubs/12/down/66051"]
     from protocol import downlink
 
@@ -531,8 +533,8 @@ def test_positioning_order_lifecycle_tells_hubs_and_limits_presence(county: Coun
     county.set_date("2026-02-28")
     published.clear()
     assert expire(county.rt, SYSTEM, int(county.now)) == 1  # the periodic job's step
-    cfg = json.loads(next(p for t, p in published if t == "sqjz/v1/hubs/12/config"))  # type: ignore[arg-type]
-    assert cfg["bands"][0]["presence_until"] == 0
+    record = json.loads(next(p for t, p in published if t == "sqjz/v1/hubs/12/bands/66051"))  # type: ignore[arg-type]
+    assert record["presence_until"] == 0
     assert county.call("office", "GET", f"/api/v1/cases/{case_id}/presence").json() == {
         "in_force": False,
         "until": 0,

@@ -356,10 +356,10 @@ def test_end_to_end_through_mosquitto(mosquitto: Mosquitto) -> None:
         hub = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="hub-12")
         hub.on_message = lambda _c, _u, m: got.setdefault(m.topic, []).append(bytes(m.payload))
         hub.connect("127.0.0.1", mosquitto.port)
-        hub.subscribe([(topics.config(12), 1), (topics.HUB_DOWN_FILTER % 12, 1)])
+        hub.subscribe([(topics.HUB_BANDS_FILTER % 12, 1), (topics.HUB_DOWN_FILTER % 12, 1)])
         hub.loop_start()
-        cfg = json.loads(wait_for(lambda: got.get(topics.config(12)))[-1])
-        assert cfg["bands"][0]["public_key"] == band.public.hex()
+        record = json.loads(wait_for(lambda: got.get(topics.band(12, BAND)))[-1])
+        assert record["public_key"] == band.public.hex()
         sos = band.frame("sos", {"sos_id": 9, "reason": 1})
         hub.publish(topics.up(12), wrap(12, sos), qos=1).wait_for_publish()
         hub.publish(

@@ -26,12 +26,11 @@ from bumble import hci
 from bumble.controller import Controller
 from bumble.core import AdvertisingData
 from bumble.device import Advertisement, Connection, Device, Peer
-from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport import open_transport
 from bumble.transport.common import AsyncPipeSink, Transport
 
-from simulators.ble.controller import QuietController
+from simulators.ble.controller import QuietController, QuietHost
 
 log = logging.getLogger(__name__)
 
@@ -121,11 +120,11 @@ class BumbleRadio:
         """Power the central on (controller on the link, or the transport's controller)."""
         if self.link is not None:
             self.controller = QuietController("hub", link=self.link)
-            host = Host(self.controller, AsyncPipeSink(self.controller))
+            host = QuietHost(self.controller, AsyncPipeSink(self.controller))
         else:
             assert self.transport_name is not None
             self._transport = await open_transport(self.transport_name)
-            host = Host(self._transport.source, self._transport.sink)
+            host = QuietHost(self._transport.source, self._transport.sink)
         self.device = Device(address=hci.Address(self.address), host=host)
         self.device.on("advertisement", self._on_advertisement)
         await self.device.power_on()

@@ -1,4 +1,4 @@
-"""bumble's virtual controller without the per-packet debug text on the data path.
+"""bumble's virtual controller and host without the per-packet debug text on the data path.
 
 bumble's `Controller` builds a coloured description of every HCI packet for `logger.debug`
 before the logger decides to drop it; on a virtual link that formatting costs more than the
@@ -13,8 +13,37 @@ import logging
 
 from bumble import core, hci
 from bumble.controller import Controller
+from bumble.host import Host
 
 _bumble_log = logging.getLogger("bumble.controller")
+_host_log = logging.getLogger("bumble.host")
+
+
+class QuietHost(Host):
+    """A bumble Host that does not format every ACL packet for a disabled debug log."""
+
+    def on_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        # Events and ACL data are most of a burst (a Number_Of_Completed_Packets event per
+        # notification); bumble's own dispatch runs when debugging or snooping.
+        if self.snooper is not None or _host_log.isEnabledFor(logging.DEBUG):
+            super().on_hci_packet(packet)
+        elif isinstance(packet, hci.HCI_AclDataPacket):
+            self.on_hci_acl_data_packet(packet)
+        elif isinstance(packet, hci.HCI_Event):
+            self.on_hci_event_packet(packet)
+        else:
+            super().on_hci_packet(packet)
+
+    def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if (
+            isinstance(packet, hci.HCI_AclDataPacket)
+            and self.snooper is None
+            and self.hci_sink is not None
+            and not _host_log.isEnabledFor(logging.DEBUG)
+        ):
+            self.hci_sink.on_packet(bytes(packet))
+            return
+        super().send_hci_packet(packet)
 
 
 class QuietController(Controller):

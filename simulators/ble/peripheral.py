@@ -20,12 +20,11 @@ from bumble.controller import Controller
 from bumble.core import UUID, AdvertisingData
 from bumble.device import Connection, Device
 from bumble.gatt import Characteristic, Service
-from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
 from protocol import gatt
-from simulators.ble.controller import QuietController
+from simulators.ble.controller import QuietController, QuietHost
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +115,7 @@ class BandPeripheral:
         self.controller = QuietController(f"band-{self.band.band_id}", link=self.link)
         self.device = Device(
             address=hci.Address(self.address),
-            host=Host(self.controller, AsyncPipeSink(self.controller)),
+            host=QuietHost(self.controller, AsyncPipeSink(self.controller)),
         )
         self._frames = Characteristic(
             gatt.FRAMES_UUID, Characteristic.Properties.NOTIFY, att.Attribute.READABLE, b""

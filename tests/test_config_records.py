@@ -1,0 +1,138 @@
+"""Per-band retained records: the cloud's builders and diff, the hub's parser and merge."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from cloud import hubconfig
+from hub import cloudconfig
+from protocol import topics
+
+KEY = bytes(range(32))
+
+
+def _hub(hub_id: int, name: str = "城关") -> dict[str, Any]:
+    return {"hub_id": hub_id, "name": name}
+
+
+def _band(band_id: int, key: bytes = KEY, **kw: Any) -> dict[str, Any]:
+    return {"band_id": band_id, "public_key": key, "sos_location": 0, "epoch": 0, **kw}
+
+
+def _plan(bands: list[dict[str, Any]], until: dict[int, int] | None = None, gen: int = 5) -> Any:
+    return hubconfig.plan([_hub(12), _hub(13)], bands, until or {}, 60, gen)
+
+
+def test_an_enrolment_is_one_small_record_per_hub() -> None:
+    before = _plan([_band(b) for b in range(1, 501)])
+    after = _plan([_band(b) for b in range(1, 502)])
+    out, restamp = hubconfig.changes(before, after)
+    assert [t for t, _ in out] == [topics.band(12, 501), topics.band(13, 501)] and not restamp
+    record = json.loads(out[0][1])
+    assert record["band_id"] == 501 and record["public_key"] == KEY.hex()
+    assert record["generation"] == 5 and len(out[0][1]) < 200
+    assert hubconfig.changes(after, after) == ([], [])
+
+
+def test_removal_permission_and_settings_changes() -> None:
+    before = _plan([_band(1), _band(2)])
+    after = _plan([_band(2)], until={2: 1000})
+    out, _ = hubconfig.changes(before, after)
+    assert (topics.band(12, 1), hubconfig.REMOVED) in out
+    assert json.loads(dict(out)[topics.band(13, 2)])["presence_until"] == 1000
+    renamed = hubconfig.plan([_hub(12, "东关"), _hub(13)], [_band(2)], {2: 1000}, 60, 5)
+    out, restamp = hubconfig.changes(after, renamed)
+    assert out == [] and restamp == [12]
+    stamped = json.loads(hubconfig.stamp(renamed[12].settings, 9, 1234))
+    assert stamped == {
+        "version": 9,
+        "issued_at": 1234,
+        "hub_id": 12,
+        "name": "东关",
+        "presence_interval_s": 60,
+        "generation": 5,
+    }
+    # A hub gone: its records and settings are deleted at the broker.
+    out, _ = hubconfig.changes(after, {13: after[13]})
+    assert (topics.config(12), "") in out and (topics.band(12, 2), "") in out
+
+
+def test_a_full_publication_sends_everything_records_before_settings() -> None:
+    out, restamp = hubconfig.changes({}, _plan([_band(1), _band(2)], gen=6))
+    assert len(out) == 4 and restamp == [12, 13]
+    assert all(json.loads(p)["generation"] == 6 for _, p in out)
+
+
+def _record(band_id: int, gen: int, until: int = 0, key: bytes = KEY) -> bytes:
+    return hubconfig.band_record(_band(band_id, key), until, gen).encode()
+
+
+def _settings(version: int, gen: int) -> bytes:
+    return hubconfig.stamp(hubconfig.settings(_hub(12), 60, gen), version, 1).encode()
+
+
+def test_hub_merges_records_and_drops_leftovers_of_an_earlier_generation() -> None:
+    cfg = None
+    for b in (1, 2):
+        entry = cloudconfig.parse_band(_record(b, 5, until=2000), b)
+        cfg = cloudconfig.with_band(cfg, 12, b, entry)
+    assert cfg is not None and cfg.version == 0 and set(cfg.keys()) == {1, 2}
+    assert cfg.presence_allowed(1, 1999) and not cfg.presence_allowed(1, 2000)
+    settings = cloudconfig.parse(_settings(3, 5), 12)
+    assert not settings.complete and cloudconfig.newer(cfg, settings)
+    cfg = cloudconfig.with_settings(cfg, settings)
+    assert cfg.version == 3 and set(cfg.bands) == {1, 2}
+    # The same record again changes nothing: the very same object comes back.
+    assert cloudconfig.with_band(cfg, 12, 1, cloudconfig.parse_band(_record(1, 5, 2000), 1)) is cfg
+    # Permission ends: presence stops with that one record.
+    cfg = cloudconfig.with_band(cfg, 12, 1, cloudconfig.parse_band(_record(1, 5), 1))
+    assert not cfg.presence_allowed(1, 0)
+    # A new generation: band 2 was not sent again, so it is a leftover and goes.
+    cfg = cloudconfig.with_band(cfg, 12, 1, cloudconfig.parse_band(_record(1, 6), 1))
+    cfg = cloudconfig.with_settings(cfg, cloudconfig.parse(_settings(4, 6), 12))
+    assert set(cfg.bands) == {1}
+    # A leftover arriving later is ignored; an empty record removes.
+    assert (
+        2 not in cloudconfig.with_band(cfg, 12, 2, cloudconfig.parse_band(_record(2, 5), 2)).bands
+    )
+    assert cloudconfig.parse_band(b"", 1) is None
+    assert cloudconfig.with_band(cfg, 12, 1, None).bands == {}
+    assert cloudconfig.without_bands(cfg).bands == {}  # type: ignore[union-attr]
+
+
+def test_saved_form_reads_back_and_inline_bands_are_the_whole_set() -> None:
+    cfg = cloudconfig.with_band(None, 12, 7, cloudconfig.parse_band(_record(7, 5, 900), 7))
+    cfg = cloudconfig.with_settings(cfg, cloudconfig.parse(_settings(3, 5), 12))
+    again = cloudconfig.parse(cloudconfig.dump(cfg), 12)
+    assert again.complete and again.bands == cfg.bands and again.version == 3
+    assert cloudconfig.with_settings(None, again).bands == cfg.bands
+
+
+@pytest.mark.parametrize(
+    ("payload", "band_id", "why"),
+    [
+        (b"{", 1, "not JSON"),
+        (b"[]", 1, "object"),
+        (b'{"band_id": 1, "public_key": "ab"}', 1, "public_key"),
+        (b'{"band_id": 2, "public_key": "' + KEY.hex().encode() + b'"}', 1, "band 1's topic"),
+        (
+            b'{"band_id": 1, "public_key": "' + KEY.hex().encode() + b'", "generation": -1}',
+            1,
+            "gen",
+        ),
+    ],
+)
+def test_bad_band_records_are_refused(payload: bytes, band_id: int, why: str) -> None:
+    with pytest.raises(cloudconfig.ConfigError, match=why):
+        cloudconfig.parse_band(payload, band_id)
+
+
+def test_topics_of_band_records() -> None:
+    assert topics.band(12, 66051) == "sqjz/v1/hubs/12/bands/66051"
+    assert topics.band_of_record(topics.band(12, 66051)) == 66051
+    assert topics.band_of_record(topics.down(12, 66051)) is None
+    assert topics.band_of_down(topics.down(12, 66051)) == 66051
+    assert topics.HUB_BANDS_FILTER % 12 == "sqjz/v1/hubs/12/bands/+"
