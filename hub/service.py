@@ -342,6 +342,8 @@ class HubService:
 
     def stop(self) -> None:
         """Ask run() to finish."""
+        if self._save_scheduled:
+            self._save_config()
         self._stop.set()
 
     def install_signal_handlers(self) -> None:
