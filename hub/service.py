@@ -79,6 +79,10 @@ class HubService:
             if band_id is not None:
                 entry = cloudconfig.parse_band(payload, band_id)
                 cfg = cloudconfig.with_band(self.cloud, self.hub_id, band_id, entry)
+                before = self.cloud.bands.get(band_id) if self.cloud else None
+                if entry and before and entry.key_epoch != before.key_epoch:
+                    # A new key restarts the band's counter (protocol/README.md §6.1).
+                    self.intake.windows.pop(band_id, None)
             else:
                 cfg = cloudconfig.parse(payload, self.hub_id)
                 if not cloudconfig.newer(self.cloud, cfg):

@@ -59,10 +59,10 @@ def hub_offline_after_s(speed: float) -> int:
 
 @contextlib.contextmanager
 def configs_deferred(rt: Any) -> Iterator[None]:
-    """Publish hub configs once after a bulk enrolment instead of after every band.
+    """Publish hub records once after a bulk enrolment instead of after every band.
 
-    Each enrolment republishes every hub's config listing every band (O(bands x hubs) each);
-    for thousands of bands that is quadratic, so the seeding does it once at the end.
+    An enrolment publishes one small record per hub, but working out what changed reads every
+    band and its orders (O(bands) each); for thousands of bands the seeding does it once.
     """
     real = rt.publish_configs
     rt.publish_configs = lambda: 0

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cloud import hubconfig
 from hub import cloudconfig
+from hub.service import HubService
 from protocol import topics
+from simulators.fleet_hub import hub_settings
 
 KEY = bytes(range(32))
 
@@ -136,3 +140,19 @@ def test_topics_of_band_records() -> None:
     assert topics.band_of_record(topics.down(12, 66051)) is None
     assert topics.band_of_down(topics.down(12, 66051)) == 66051
     assert topics.HUB_BANDS_FILTER % 12 == "sqjz/v1/hubs/12/bands/+"
+
+
+def test_a_new_key_epoch_restarts_the_hubs_replay_window(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        hub = HubService(hub_settings(12, str(tmp_path), 1883, "pw"))
+        hub._on_config(_record(7, 5), 7)
+        hub.intake.windows[7] = (100, 1)
+        hub._on_config(_record(7, 5, until=5), 7)  # same key, new permission: window kept
+        assert hub.intake.windows[7] == (100, 1)
+        rekeyed = _band(7, bytes(reversed(range(32))), epoch=1)
+        hub._on_config(hubconfig.band_record(rekeyed, 0, 5).encode(), 7)
+        assert 7 not in hub.intake.windows and hub.cloud is not None
+        assert hub.cloud.bands[7].key_epoch == 1
+        hub.store.close()
+
+    asyncio.run(scenario())
