@@ -357,6 +357,47 @@ def test_cloud_replay_rules() -> None:
     )
 
 
+def test_the_cloud_window_is_wider_than_the_bands() -> None:
+    state = replay.EMPTY
+    for counter in [*range(0, 5), *range(6, 900)]:
+        verdict, state, _gap = frames.window(state, counter)
+        assert verdict == replay.NEW
+    # 894 counters late: new for the cloud without history, still stale in the band's 64.
+    assert replay.check((state[0], frames.narrow(state[1])), 5)[0] == replay.STALE
+    verdict, state, gap = frames.window(state, 5)
+    assert (verdict, gap) == (replay.NEW, 0)
+    assert frames.window(state, 5)[0] == replay.DUPLICATE
+    assert frames.window(state, 899 - frames.WIDE)[0] == replay.STALE  # beyond 1,024: history
+    # The 64-counter bitmap kept for the band's window is what the band's window would hold.
+    band = replay.EMPTY
+    for counter in [*range(0, 5), *range(6, 900)]:
+        band = replay.check(band, counter)[1]
+    assert frames.narrow(state[1]) == band[1]
+
+
+def test_the_wide_bitmap_is_stored_tagged_and_rebuilt_from_history() -> None:
+    hi, wide = 2000, (1 << 700) | (1 << 70) | 0b1011
+    blob = frames.wide_to_db(3, hi, wide)
+    assert frames.wide_from_db(blob, 3, hi, 0b1011) == wide
+    assert frames.wide_from_db(blob, 4, hi, 0b1011) is None  # re-keyed since
+    assert frames.wide_from_db(blob, 3, hi + 1, 0b1011) is None  # enrolment moved hi
+    assert frames.wide_from_db(blob, 3, hi, 0b1111) is None  # enrolment set a bit
+    assert frames.wide_from_db(None, 3, hi, 0b1011) is None  # before migration 7's first use
+    # Counters 64..1,023 behind hi come from history; the band's 64 bits are kept as they are.
+    assert frames.rebuild(hi, 0b1011, [hi - 700, hi - 70, hi - 3, hi - 5000]) == wide
+
+
+def test_counters_at_or_below_the_floor_are_judged_on_history_as_before() -> None:
+    hi = 2000
+    marked = frames.below_floor(hi, 0, 1500)  # retention deleted counters up to 1500
+    assert marked >> 500 == (1 << (frames.WIDE - 500)) - 1 and marked & ((1 << 500) - 1) == 0
+    assert frames.window((hi, marked), 1400)[0] == replay.DUPLICATE  # -> history, refused
+    assert frames.window((hi, marked), 1600)[0] == replay.NEW
+    # Inside the band's 64 the band's own bits rule, as they always did.
+    assert frames.below_floor(hi, 0b1, hi) == (1 << frames.WIDE) - 1 - ((1 << 64) - 2)
+    assert frames.below_floor(hi, 0b1, -1) == 0b1
+
+
 def test_empty_calendar_counts_weekdays() -> None:
     cal = Calendar()
     assert cal.add_working_days(D("2030-01-04"), 1) == D("2030-01-07")

@@ -14,6 +14,7 @@ import pytest
 
 from cloud import dispatch, jobs
 from cloud.ingest import Ingestor
+from cloud.store import Store
 from cloud.testkit import BandSim, County, wrap
 from protocol import downlink, topics
 from protocol.frame import FLAG_QUEUED, FLAG_TIME_UNSYNCED
@@ -150,6 +151,49 @@ def test_late_frames_from_history_and_the_retention_floor(env: Env) -> None:
         env.store.x("DELETE FROM frames WHERE band_id = ? AND counter = 100", (BAND,))
     r = env.send(env.band.frame("activity", {"steps": 0}, counter=100))
     assert r.verdicts == ["replay"] and len(env.reports("replay")) == 1
+
+
+def test_late_frames_in_the_clouds_wider_window_take_no_history_lookup(env: Env) -> None:
+    lookups: list[str] = []
+    env.store.conn.set_trace_callback(
+        lambda sql: lookups.append(sql) if sql.startswith("SELECT raw FROM frames") else None
+    )
+    skipped = set(range(100, 140))  # a backlog held these back: up to 800 counters late
+    env.send(
+        *[env.band.frame("activity", {}, counter=i) for i in range(1, 900) if i not in skipped]
+    )
+    late = [env.band.frame("activity", {}, counter=i) for i in sorted(skipped)]
+    assert env.send(*late).verdicts == ["accept"] * 40
+    assert lookups == []
+    assert env.send(late[0]).verdicts == ["duplicate"]  # a seen counter still goes to history
+    assert len(lookups) == 1
+    n = env.store.one("SELECT count(*) AS n FROM frames WHERE band_id = ?", (BAND,))["n"]
+    assert n == 900  # the enrol frame and 1..899, each once
+
+
+def test_the_wide_window_survives_a_restart_and_is_rebuilt_when_missing(env: Env) -> None:
+    env.send(
+        *[env.band.frame("activity", {}, counter=i) for i in range(1, 600) if i not in (300, 301)]
+    )
+    reads: list[str] = []
+    for forget, counter, verdict in ((False, 300, "accept"), (True, 300, "duplicate")):
+        if forget:  # as after migration 7, or after an enrolment wrote hi and seen alone
+            with env.store.tx():
+                env.store.x("UPDATE bands SET seen_wide = NULL WHERE band_id = ?", (BAND,))
+        restarted = Ingestor(Store(env.store.path))
+        reads.clear()
+        restarted.store.conn.set_trace_callback(
+            lambda sql: reads.append(sql) if sql.startswith("SELECT counter FROM frames") else None
+        )
+        frame = env.band.frame("activity", {}, counter=counter)
+        r = restarted.ingest([(topics.up(12), wrap(12, frame))], int(env.county.now))
+        assert r.verdicts == [verdict]
+        assert len(reads) == forget  # the stored window is used; a missing one is rebuilt
+        restarted.store.conn.close()
+    # A counter never sent is still new after the rebuild: it left no bit and no row.
+    assert env.send(env.band.frame("activity", {}, counter=301)).verdicts == ["accept"]
+    n = env.store.one("SELECT count(*) AS n FROM frames WHERE band_id = ?", (BAND,))["n"]
+    assert n == 600
 
 
 def test_gaps_and_clock_skew_are_reported(env: Env) -> None:

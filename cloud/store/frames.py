@@ -81,14 +81,14 @@ class FrameStore(SosStore):
         for i in range(0, len(band_ids), 500):
             part = band_ids[i : i + 500]
             for r in self.q(
-                "SELECT b.band_id, b.epoch, b.hi, b.seen, b.floor, b.person_id, b.battery_pct, "
-                "b.sos_location, "
+                "SELECT b.band_id, b.epoch, b.hi, b.seen, b.seen_wide, b.floor, b.person_id, "
+                "b.battery_pct, b.sos_location, "
                 "p.village_id FROM bands b LEFT JOIN persons p ON p.id = b.person_id "
                 f"WHERE b.band_id IN ({','.join('?' * len(part))})",
                 part,
             ):
-                r["old"] = (r["hi"], r["seen"])
-                r["state"] = (r["hi"], rules.from_db(r["seen"]))
+                r["old"] = (r["hi"], r["seen"], r["seen_wide"])
+                r["state"] = self._wide_state(r)
                 states[r["band_id"]] = r
         inserts: list[tuple[Any, ...]] = []
         pending: dict[tuple[int, int, int], bytes] = {}
@@ -213,6 +213,19 @@ class FrameStore(SosStore):
             )
         return BatchResult(accepted, len(dup_updates), refused, alerts, publish, verdicts)
 
+    def _wide_state(self, band: dict[str, Any]) -> tuple[int, int]:
+        """A band's replay state in the cloud's wide window, rebuilt from history if stale."""
+        hi, seen = band["hi"], rules.from_db(band["seen"])
+        wide = rules.wide_from_db(band["seen_wide"], band["epoch"], hi, seen)
+        if wide is None:
+            stored = self.q(
+                "SELECT counter FROM frames WHERE band_id = ? AND epoch = ? "
+                "AND counter BETWEEN ? AND ?",
+                (band["band_id"], band["epoch"], hi - rules.WIDE + 1, hi - replay.WINDOW),
+            )
+            wide = rules.rebuild(hi, seen, (r["counter"] for r in stored))
+        return hi, rules.below_floor(hi, wide, band["floor"])
+
     def _epoch_floor(self, band_id: int, epoch: int) -> int:
         """The retention floor of one of a band's retired key epochs."""
         row = self.one(
@@ -232,11 +245,21 @@ class FrameStore(SosStore):
                 battery[v.frame.band_id] = level
         for band_id, v in last.items():
             st = states[band_id]
-            hi, seen = st["state"]
+            hi, wide = st["state"]
             cur = self.x(
-                "UPDATE bands SET hi = ?, seen = ?, last_frame_at = ?, last_hub = ?, "
-                "battery_pct = coalesce(?, battery_pct) WHERE band_id = ? AND hi = ? AND seen = ?",
-                (hi, rules.to_db(seen), now, v.hub_id, battery.get(band_id), band_id, *st["old"]),
+                "UPDATE bands SET hi = ?, seen = ?, seen_wide = ?, last_frame_at = ?, "
+                "last_hub = ?, battery_pct = coalesce(?, battery_pct) "
+                "WHERE band_id = ? AND hi = ? AND seen = ? AND seen_wide IS ?",
+                (
+                    hi,
+                    rules.to_db(rules.narrow(wide)),
+                    rules.wide_to_db(st["epoch"], hi, wide),
+                    now,
+                    v.hub_id,
+                    battery.get(band_id),
+                    band_id,
+                    *st["old"],
+                ),
             )
             if cur.rowcount != 1:
                 raise CasConflictError(f"band {band_id} state changed during the batch")

@@ -161,4 +161,11 @@ CREATE TRIGGER audit_anchors_no_delete BEFORE DELETE ON audit_anchors
 BEGIN SELECT RAISE(ABORT, 'audit anchors are append-only'); END;
 """,
     ),
+    (
+        7,
+        "the cloud's own replay window of 1,024 counters",
+        """
+ALTER TABLE bands ADD COLUMN seen_wide BLOB;
+""",
+    ),
 ]
