@@ -59,7 +59,7 @@ def measure(n_bands: int, n_hubs: int) -> dict[str, Any]:
     """Enrol n_bands one by one into a county with n_hubs hubs; count what is published."""
     county = County()
     sent: list[tuple[str, bytes]] = []
-    county.rt.publish = lambda t, p, retain=False: sent.append((t, str(p).encode()))  # type: ignore[method-assign]
+    county.rt.publish = lambda t, p, retain=False: sent.append((t, str(p).encode()))
     try:
         for i in range(1, n_hubs):
             devices.create_hub(
