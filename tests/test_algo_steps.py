@@ -113,6 +113,68 @@ _irregular = c.total
     assert steps_mp.eval_json("_irregular") <= 6
 
 
+# Heel-strike impacts (firmware/algo/impacts.py): a quiet wrist with a sharp jump of |a| at
+# every step, against a smooth swing of the same cadence and size (hand work).
+IMPACTS = """
+import math
+from firmware.algo.impacts import ImpactTrain
+def _impacts(kind, gaps):
+    # gaps: seconds between steps; kind "spike" = a heel strike, "smooth" = a sine per step
+    t = ImpactTrain(25)
+    seen = 0
+    steps = []
+    n = 0
+    seed = 5
+    for gap in gaps:
+        k = int(gap * 25 + 0.5)
+        for i in range(k):
+            seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+            mag = 1000 + ((seed >> 16) % 21) - 10
+            if kind == "spike":
+                mag += (0, 350, 200, -120, 40)[i] if i < 5 else 0
+            else:
+                mag += int(350 * math.sin(2 * math.pi * i / k))
+            if t.feed(n, mag):
+                seen += 1
+                steps.append(t.step())
+            n += 1
+    return [seen, steps[-1] if steps else 0]
+"""
+
+
+@pytest.fixture(scope="module")
+def impacts_mp(mpy: MicroPython) -> MicroPython:
+    mpy.exec(IMPACTS)
+    return mpy
+
+
+def test_an_even_train_of_heel_strikes_gives_its_step(impacts_mp: MicroPython) -> None:
+    # 45 steps a minute, each 1.24-1.40 s apart (a slow walk is not a metronome).
+    gaps = "[1.3, 1.24, 1.36, 1.3, 1.4, 1.26, 1.3, 1.34, 1.28, 1.3]"
+    seen, step = impacts_mp.eval_json(f"_impacts('spike', {gaps})")
+    assert seen >= 9, seen  # every strike but perhaps the last (committed after 0.4 s)
+    assert 30 <= step <= 35, step  # samples at 25 Hz: 1.2-1.4 s
+
+
+def test_a_missed_heel_strike_keeps_the_train(impacts_mp: MicroPython) -> None:
+    gaps = "[1.1, 1.1, 1.1, 2.2, 1.1, 1.1, 1.1, 1.1]"  # one step made no impact
+    _, step = impacts_mp.eval_json(f"_impacts('spike', {gaps})")
+    assert 26 <= step <= 29, step
+
+
+def test_uneven_strikes_are_no_train(impacts_mp: MicroPython) -> None:
+    gaps = "[0.7, 1.5, 0.9, 1.7, 0.8, 1.3, 0.7, 1.6, 1.0, 0.75]"
+    seen, step = impacts_mp.eval_json(f"_impacts('spike', {gaps})")
+    assert seen >= 9 and step == 0, (seen, step)
+
+
+def test_a_smooth_swing_of_the_same_cadence_makes_no_impacts(impacts_mp: MicroPython) -> None:
+    # Hand work: the same 1.3 s rhythm and the same 350 mg, but no sharp jump.
+    seen, step = impacts_mp.eval_json("_impacts('smooth', [1.3] * 20)")
+    assert seen <= 2 and step == 0, (seen, step)  # at most the first swing, before the
+    # wrist's usual jerk is known
+
+
 def test_isqrt_exact(steps_mp: MicroPython) -> None:
     values = [0, 1, 2, 3, 4, 15, 16, 17, 999_999, 1_000_000, 3 * 16000 * 16000]
     got = steps_mp.eval_json(
@@ -181,6 +243,8 @@ def test_real_bangle_excerpts(mpy: MicroPython, rel: str, truth: int, tolerance:
     [
         ("normal-walking4", 101, 8),  # irregular magnitude, a turn every few seconds
         ("fast-walking3", 152, 8),
+        ("fast-walking1", 156, 8),  # a 16 s stretch of weak repeat, resumed at the stride
+        ("slow-walking2", 55, 8),  # 45 steps/min: heel-strike impacts, weak repeat
     ],
 )
 def test_real_sensorwatch_walks(mpy: MicroPython, name: str, truth: int, tolerance: int) -> None:

@@ -13,17 +13,23 @@
 #      one is the arm swinging once per stride, and a slower repeat is always a stride.
 #   4. A bout starts when r >= ON in two windows that agree on the cadence and the wrist
 #      moves as much as walking does, or on a steady train of strong lobes (slow walks,
-#      whose autocorrelation is weak). It is then counted back to the first lobe of the
-#      continuous activity (up to RETRO_S): a short walk is not lost to the evidence delay.
+#      whose autocorrelation is weak), or on an even train of heel-strike impacts
+#      (impacts.py) at the step the window repeats at, however weakly (r >= IMPACT_R). It
+#      is then counted back to the first lobe of the continuous activity (up to RETRO_S):
+#      a short walk is not lost to the evidence delay.
 #   5. In a bout each lobe adds (time since the last one) / (step period), rounded, with the
 #      remainder carried: a missed weak step is filled in and a spurious lobe adds nothing,
 #      which counting lobes one by one cannot do. A repeat 2 or 3 times the tracked step is
 #      a harmonic of the same cadence; any other ends the bout, as do a pause (MAX_GAP_S)
-#      and GRACE seconds of weak evidence. A walk resumed within RESUME_S at the same
-#      cadence, or seen as its stride (a turn, a door, a stretch of irregular swing), needs
-#      only RESUME_ON, and is counted back over the weak stretch like any new bout.
+#      and GRACE seconds of weak evidence while no impact train keeps the cadence. A walk
+#      resumed within RESUME_S at the same cadence, or seen as its stride (a turn, a door,
+#      a stretch of irregular swing), needs only RESUME_ON, and is counted back over the
+#      weak stretch like any new bout.
 # Hand work (washing up, dressing, typing) makes as many lobes as walking but rarely a repeat
 # that holds for 10 s. Thresholds were tuned on one half of the recordings (docs/accuracy.md).
+
+from firmware.algo.impacts import ImpactTrain
+from firmware.algo.repeat import Repeat
 
 MAX_MG = 16000  # clamp per axis: keeps x*x+y*y+z*z a small int (< 2**30) on a 32-bit port
 RING = 64  # lobes remembered, for counting a walk back to its start (>= 20 s of walking)
@@ -61,17 +67,10 @@ class StepCounter:
     FLOOR_MG = 40  # lobes smaller than this are never impacts (sensor noise, typing)
     LOBE_PCT = 50  # lobe threshold as a share of the recent mean level
     MIN_SEP_S = 0.28  # two lobes closer than this are one impact
-    WINDOW_S = 10  # periodicity window
-    MIN_STEP_S = 0.4  # 150 steps/min: the fastest walk searched for
-    MAX_LAG_S = 1.84  # slowest stride searched for
-    ARM_SWING_S = 0.88  # a very even repeat from here ...
-    STRIDE_S = 1.4  # ... to here is one stride; slower is always one
+    WINDOW_S = Repeat.WINDOW_S  # periodicity window, s
     ON = 450  # r (per mille) that starts a bout
     OFF = 250  # r that keeps it going
     GRACE = 3  # seconds below OFF before a bout ends
-    HALF = 500  # a half-period repeat this strong (vs the best) makes the step half the lag
-    HALF_ARM = 150  # ... and in the arm-swing range, any clear half-period repeat does
-    ARM_R = 500  # r above which a 0.88-1.4 s repeat without a half-period one is a stride
     MIN_MOTION_MG = 60  # mean |dynamic| over ~10 s: walking moves the wrist at least this much
     MAX_GAP_S = 3.0  # no lobe for this long: the wearer stopped
     RETRO_S = 15  # how far back a newly confirmed bout is counted
@@ -84,6 +83,9 @@ class StepCounter:
     GATE_LOBE_PCT = 120  # ... lobes at least this share of the recent mean level ...
     GATE_PCT = 20  # ... all within this of their median ...
     GATE_OFF = 1  # ... but one (a stumble, a turn)
+    IMPACT_R = 150  # an even train of impacts (impacts.py) starts a bout if the window
+    # repeats at least this strongly ...
+    IMPACT_PCT = 15  # ... at the impacts' step or stride, within this
 
     def __init__(self, rate_hz=25):
         if rate_hz < 10 or rate_hz > 200:
@@ -109,20 +111,7 @@ class StepCounter:
         self._heights = [0] * RING  # their heights (moving-sum units)
         self._nl = 0  # lobes seen
         self._gaps = [0] * self.GATE_N
-        # Periodicity, at ~12.5 Hz: a walk's repeat is below 3 Hz.
-        dec = max(1, rate_hz // 12)
-        self._dec = dec
-        self._dsum = 0
-        w = self.WINDOW_S * rate_hz // dec
-        self._w = w
-        self._buf = [0] * (2 * w)  # every value written twice: any window is contiguous
-        self._bi = 0
-        self._x = [0] * w
-        self._lo = max(2, int(self.MIN_STEP_S * rate_hz / dec + 0.5))
-        self._hi = int(self.MAX_LAG_S * rate_hz / dec + 0.5)
-        self._r = [0] * (self._hi + 2)
-        self._arm = int(self.ARM_SWING_S * rate_hz / dec + 0.5)
-        self._stride = int(self.STRIDE_S * rate_hz / dec + 0.5)
+        self._rep = Repeat(rate_hz)
         self._evidence = 0  # r of the best repeat in the last window, per mille
         self._seen16 = 0  # its step period, samples x 16
         self._seen_per = 1  # steps per that period (2: a stride)
@@ -143,6 +132,8 @@ class StepCounter:
         self._prev_per = 1
         self._min_sep = int(self.MIN_SEP_S * rate_hz + 0.5)
         self._max_gap = int(self.MAX_GAP_S * rate_hz + 0.5)
+        self._imp = ImpactTrain(rate_hz)
+        self._held = -1  # when an even train of impacts last matched the bout's cadence
 
     def feed(self, x_mg, y_mg, z_mg):
         """Take one sample; return how many steps it confirmed (usually 0, a burst at a start)."""
@@ -159,6 +150,8 @@ class StepCounter:
         base16 += ((mag << 4) - base16) >> self._shift
         self._base16 = base16
         dyn = mag - (base16 >> 4)
+        if self._imp.feed(n, mag):
+            self._impact()
         self._motion16 += ((abs(dyn) << 4) - self._motion16) >> (self._shift + 3)
         ring = self._smooth
         k = n % len(ring)
@@ -179,19 +172,13 @@ class StepCounter:
             self._in_lobe = True
             self._lobe_max = s
             self._lobe_at = n
-        self._dsum += s
-        if (n + 1) % self._dec == 0:
-            # Scaled to the recent level and clipped at twice it: |v| <= 32 keeps every
-            # product sum of the autocorrelation a small int.
-            v = self._dsum * 16 // (((self._lvl16 >> 4) + 1) * self._dec)
-            self._dsum = 0
-            v = max(-32, min(32, v))
-            i = self._bi
-            self._buf[i] = v
-            self._buf[i + self._w] = v
-            self._bi = (i + 1) % self._w
+        rep = self._rep
+        rep.add(n, s, self._lvl16 >> 4)
         if (n + 1) % self.rate_hz == 0 and n + 1 >= self.WINDOW_S * self.rate_hz:
-            self._periodicity()
+            rep.analyse()
+            self._evidence = rep.evidence
+            self._seen16 = rep.seen16
+            self._seen_per = rep.seen_per
             self._decide()
         if self._walking and n - self._last > self._max_gap:
             self._stop()
@@ -268,67 +255,24 @@ class StepCounter:
             self._per = 2
         self._start()
 
-    def _periodicity(self):
-        """Autocorrelation of the last window: evidence (r) and the step period it implies."""
-        w = self._w
-        buf = self._buf
-        x = self._x
-        start = self._bi
-        tot = 0
-        for i in range(w):
-            tot += buf[start + i]
-        m = (tot + (w >> 1)) // w
-        e = 0
-        for i in range(w):
-            v = buf[start + i] - m
-            x[i] = v
-            e += v * v
-        self._evidence = 0
-        if e <= 0:
+    def _impact(self):
+        """An impact: an even train of them starts a bout, or holds one at the same cadence."""
+        step = self._imp.step()
+        if not step:
             return
-        r = self._r
-        lo = self._lo
-        hi = self._hi
-        for k in range(lo - 1, hi + 2):
-            acc = 0
-            for i in range(w - k):
-                acc += x[i] * x[i + k]
-            r[k] = acc * 1000 // e
-        best = 0
-        lag = 0
-        for k in range(lo, hi + 1):
-            if r[k] >= r[k - 1] and r[k] >= r[k + 1] and r[k] > best:
-                best = r[k]
-                lag = k
-        if lag == 0:
+        if self._walking:
+            if _multiple(step * self._per << 4, self._period16, self.TRACK_PCT):
+                self._held = self._n
             return
-        half = lag >= 2 * lo and (
-            self._half_r(lag) >= self.HALF * best // 1000
-            or (self._arm <= lag <= self._stride and self._half_r(lag) >= self.HALF_ARM)
-        )
-        p16 = self._refine(lag)
-        per = 1
-        if half:
-            p16 >>= 1
-        elif lag > self._stride or (lag >= self._arm and best >= self.ARM_R):
-            per = 2
-        self._evidence = best
-        self._seen16 = p16 * self._dec
-        self._seen_per = per
-
-    def _half_r(self, lag):
-        r = self._r
-        h = lag >> 1
-        return r[h] if lag & 1 == 0 else (r[h] + r[h + 1]) >> 1
-
-    def _refine(self, k):
-        """Lag k in 1/16 steps, moved to the top of a parabola through r[k-1..k+1]."""
-        r = self._r
-        den = r[k - 1] - 2 * r[k] + r[k + 1]
-        d16 = 0
-        if den < 0:
-            d16 = max(-16, min(16, 8 * (r[k - 1] - r[k + 1]) // den))
-        return k * 16 + d16
+        if (
+            self._evidence >= self.IMPACT_R
+            and 0 < _multiple(self._seen16, step << 4, self.IMPACT_PCT) < 3
+        ):
+            # The window repeats at the impacts' step (or its stride): both say walking.
+            self._period16 = step << 4
+            self._per = 1
+            self._start()
+            self._held = self._n
 
     def _decide(self):
         """Once a second: start, keep or end the bout on the window's evidence."""
@@ -342,6 +286,9 @@ class StepCounter:
         self._was_per = seen_per
         if self._walking:
             if self._evidence >= self.OFF and self._track(seen16, seen_per):
+                self._low = 0
+                return
+            if self._n - self._held <= self._max_gap:
                 self._low = 0
                 return
             self._low += 1
