@@ -46,7 +46,10 @@ class Sensing:
             bpm = self._bpm
             conf = self._conf
         activity = self.activity.second(cadence, bpm, conf, seconds)
-        kcal = self.energy.add(seconds, bpm, conf, activity, cadence)
+        # The meter also weighs an unsure estimate (firmware/algo/energy.py); nothing else does.
+        kcal = self.energy.add(
+            seconds, self._bpm if ppg_on else None, self._conf, activity, cadence
+        )
         steps = self._new_steps
         self._new_steps = 0
         return steps, bpm, activity, kcal

@@ -57,8 +57,8 @@ def test_meter_uses_trusted_hr_holds_it_briefly_then_mets(mp: MicroPython) -> No
 m = E.EnergyMeter('m', 70, 30, 65)
 _k = [m.add(60, 140, 90, 'walk', 120)]      # trusted: Keytel
 _k.append(m.add(10, 150, 10, 'walk', 120))   # unsure: the 140 just measured stands in
-_k.append(m.add(10, None, 0, 'walk', 120))   # still unsure after 10 s: METs from cadence
-_k.append(m.add(60, 140, 49, 'rest', 0))     # below the trust threshold: resting METs
+_k.append(m.add(10, None, 0, 'walk', 120))   # no estimate after 10 s: METs from cadence
+_k.append(m.add(60, None, 0, 'rest', 0))     # none at rest: resting METs
 _k += [m.total_kcal, m.seconds_hr, m.seconds_met, m.active_kcal, m.add(0, 140, 90, 'rest', 0)]
 """
     mp.exec(code)
@@ -108,6 +108,38 @@ _k += [m.seconds_hr, m.seconds_met]
     assert k[0] == pytest.approx(12.7142 / 60, abs=1e-4)
     assert k[1] == pytest.approx(E_150 / 60, abs=1e-4)
     assert k[2:] == [67, 0]
+
+
+def test_an_unsure_estimate_is_costed_from_its_heart_rate_not_from_mets(mp: MicroPython) -> None:
+    # Walking about without a counted step is classed rest (1.3 MET) while the heart beats at
+    # 90: the unsure estimate is nearer than the MET guess. An impossible one is not used.
+    code = """
+m = E.EnergyMeter('m', 70, 30, 65)
+_k = [m.add(60, 90, 10, 'rest', 0), m.seconds_hr, m.seconds_met]
+_k += [m.add(60, 300, 10, 'rest', 0), m.add(60, 49, 0, 'labour', 0), m.seconds_hr, m.seconds_met]
+"""
+    mp.exec(code)
+    k = mp.eval_json("_k")
+    assert k[0] == pytest.approx((1.5925 + 7.4366) / 2, abs=1e-3)  # half-way up the ramp
+    assert k[1:3] == [60, 0]
+    assert k[3] == pytest.approx(1.5925, abs=1e-3)  # 300 BPM: resting METs
+    assert k[4] == pytest.approx(1.5925, abs=1e-3)  # 49 BPM: resting energy, not labour's 3.8
+    assert k[5:] == [120, 60]
+
+
+def test_a_trusted_reading_recosts_unsure_and_met_seconds_alike(mp: MicroPython) -> None:
+    code = """
+m = E.EnergyMeter('m', 70, 30, 65)
+_k = [m.add(4, None, 0, 'rest', 0), m.add(4, 90, 10, 'rest', 0), m.add(1, 105, 80, 'rest', 0)]
+_k += [m.total_kcal, m.seconds_hr, m.seconds_met]
+"""
+    mp.exec(code)
+    k = mp.eval_json("_k")
+    rest, mid, keytel = 1.5925 / 60, (1.5925 + E_105) / 120, E_105 / 60  # kcal per second
+    assert k[:2] == pytest.approx([4 * rest, 4 * mid], abs=1e-6)
+    assert k[2] == pytest.approx(keytel + 8 * keytel - 4 * rest - 4 * mid, abs=1e-6)
+    assert k[3] == pytest.approx(9 * keytel, abs=1e-6)
+    assert k[4:] == [9, 0]
 
 
 E_105 = (-55.0969 + 0.6309 * 105 + 0.1988 * 70 + 0.2017 * 30) / 4.184  # Keytel, kcal/min

@@ -1,4 +1,4 @@
-"""Energy expenditure: Keytel et al. 2005 from heart rate, METs when the heart rate is unsure."""
+"""Energy expenditure: Keytel et al. 2005 from heart rate, METs when there is none."""
 
 # Keytel LR, Goedecke JH, Noakes TD, et al. "Prediction of energy expenditure from heart rate
 # monitoring during submaximal exercise." J Sports Sci 2005;23(3):289-297. The equation without
@@ -11,17 +11,22 @@
 # Keytel, and in between it ramps linearly from one to the other, so the curve is continuous
 # and a 1 BPM error never moves a minute from rest to exercise in one jump.
 #
-# Without a trusted heart rate (confidence below HR_TRUSTED, off skin, no PPG) it falls back to
-# METs (Ainsworth et al., Compendium of Physical Activities 2011): sitting quietly 1.3 MET;
-# walking from cadence with the CADENCE-Adults heuristic (Tudor-Locke et al. 2019: 100 steps/min
-# ~ 3 MET, 130 steps/min ~ 6 MET; clamped to the Compendium's slow walk, 2.0 MET, and running at
-# 6 mph, 9.8 MET); labour 3.8 MET (general gardening / cleaning at moderate effort);
-# kcal/min = MET * 3.5 * kg / 200. Heart rate cannot jump in seconds, so a trusted reading
-# stands in for HOLD_S seconds of unsure windows (motion bursts) before METs take over. And a
-# heart-rate estimate describes the BACKFILL_S seconds of pulse behind it (the estimator's
-# window): when a trusted reading follows seconds that were costed from METs, the last
-# BACKFILL_S of them are costed again from it, the difference booked with this period. This
-# matters at every start of the PPG, whose first windows are unsure until the track settles.
+# Heart rate cannot jump in seconds, so a trusted reading (confidence >= HR_TRUSTED) stands
+# in for HOLD_S seconds of unsure windows (motion bursts). After that, an unsure estimate is
+# costed from the same curve: it is usually nearer the pulse than a MET guess from the
+# activity class (walking about without a counted step is classed rest, 1.3 MET, while the
+# heart beats at 80-95; docs/accuracy.md). Only without any estimate (off skin, no PPG, a flat
+# or pure-motion window) does the meter fall back to METs (Ainsworth et al., Compendium of
+# Physical Activities 2011): sitting quietly 1.3 MET; walking from cadence with the
+# CADENCE-Adults heuristic (Tudor-Locke et al. 2019: 100 steps/min ~ 3 MET, 130 steps/min
+# ~ 6 MET; clamped to the Compendium's slow walk, 2.0 MET, and running at 6 mph, 9.8 MET);
+# labour 3.8 MET (general gardening / cleaning at moderate effort); kcal/min = MET * 3.5 * kg /
+# 200. And a heart-rate estimate describes the BACKFILL_S seconds of pulse behind it (the
+# estimator's window): when a trusted reading follows seconds costed from METs or from unsure
+# estimates, the last BACKFILL_S of them are costed again from it, the difference booked with
+# this period. This matters at every start of the PPG, whose first windows are unsure until
+# the track settles. Only the energy uses unsure estimates: the activity class and every
+# heart rate the band reports as evidence are trusted ones (firmware/sensing.py).
 
 REST = "rest"
 WALK = "walk"
@@ -97,53 +102,64 @@ class EnergyMeter:
         self.rest_hr = rest_hr
         self.total_kcal = 0.0
         self.active_kcal = 0.0  # above resting energy: the part the activity itself cost
-        self.seconds_hr = 0  # seconds estimated from heart rate
-        self.seconds_met = 0  # seconds estimated from METs (heart rate unsure or absent)
+        self.seconds_hr = 0  # seconds costed from a heart rate (trusted, held or unsure)
+        self.seconds_met = 0  # seconds costed from METs (no heart rate at all)
         self._held = None  # last trusted heart rate
         self._held_s = 0  # seconds since it was measured
-        self._met_s = 0  # the latest run of seconds costed from METs (at most BACKFILL_S) ...
-        self._met_kcal = 0.0  # ... and what they were costed
+        self._back_s = 0  # the latest run of seconds without a trusted rate (<= BACKFILL_S) ...
+        self._back_kcal = 0.0  # ... what they were costed ...
+        self._back_met_s = 0  # ... and how many of them from METs
 
     def add(self, seconds, bpm, confidence, activity, cadence_spm):
         """Add `seconds` of activity; return the kcal added."""
         if seconds <= 0:
             return 0.0
-        if bpm is not None and confidence >= HR_TRUSTED and 30 <= bpm <= 230:
+        if bpm is not None and not 30 <= bpm <= 230:
+            bpm = None
+        trusted = bpm is not None and confidence >= HR_TRUSTED
+        if trusted:
             self._held = bpm
             self._held_s = 0
         elif self._held is not None and self._held_s + seconds <= HOLD_S:
             bpm = self._held
             self._held_s += seconds
+            trusted = True
         else:
-            bpm = None
             self._held = None
         rest_min = met_kcal_min(MET_REST, self.weight_kg)
-        if bpm is not None:
+        if trusted:
             per_min = hr_kcal_min(bpm, self.sex, self.weight_kg, self.age, self.rest_hr)
             kcal = per_min * seconds / 60.0
             self.seconds_hr += seconds
-            if self._met_s:
-                # The MET seconds just before this reading: cost them from it instead.
-                back = per_min * self._met_s / 60.0
-                self.active_kcal += max(0.0, back - rest_min * self._met_s / 60.0) - max(
-                    0.0, self._met_kcal - rest_min * self._met_s / 60.0
+            back_s = self._back_s
+            if back_s:
+                # The unsure seconds just before this reading: cost them from it instead.
+                back = per_min * back_s / 60.0
+                self.active_kcal += max(0.0, back - rest_min * back_s / 60.0) - max(
+                    0.0, self._back_kcal - rest_min * back_s / 60.0
                 )
-                kcal += back - self._met_kcal
-                self.seconds_hr += self._met_s
-                self.seconds_met -= self._met_s
-                self._met_s = 0
-                self._met_kcal = 0.0
+                kcal += back - self._back_kcal
+                self.seconds_hr += self._back_met_s
+                self.seconds_met -= self._back_met_s
+                self._back_s = self._back_met_s = 0
+                self._back_kcal = 0.0
             self.total_kcal += kcal
             self.active_kcal += max(0.0, per_min - rest_min) * seconds / 60.0
             return kcal
-        per_min = met_kcal_min(activity_met(activity, cadence_spm), self.weight_kg)
+        if bpm is not None:  # an unsure estimate: nearer the truth than a MET guess (above)
+            per_min = hr_kcal_min(bpm, self.sex, self.weight_kg, self.age, self.rest_hr)
+            self.seconds_hr += seconds
+        else:
+            per_min = met_kcal_min(activity_met(activity, cadence_spm), self.weight_kg)
+            self.seconds_met += seconds
+            self._back_met_s += seconds
         kcal = per_min * seconds / 60.0
-        self.seconds_met += seconds
-        self._met_s += seconds
-        self._met_kcal += kcal
-        if self._met_s > BACKFILL_S:  # keep only the last BACKFILL_S (at their mean rate)
-            self._met_kcal = self._met_kcal * BACKFILL_S / self._met_s
-            self._met_s = BACKFILL_S
+        self._back_s += seconds
+        self._back_kcal += kcal
+        if self._back_s > BACKFILL_S:  # keep only the last BACKFILL_S (at their mean rate)
+            self._back_kcal = self._back_kcal * BACKFILL_S / self._back_s
+            self._back_met_s = self._back_met_s * BACKFILL_S // self._back_s
+            self._back_s = BACKFILL_S
         self.total_kcal += kcal
         self.active_kcal += max(0.0, kcal - rest_min * seconds / 60.0)
         return kcal
