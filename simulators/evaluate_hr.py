@@ -105,6 +105,13 @@ def strap_lag_s(rec: Recording, max_lag_s: int = MAX_LAG_S) -> tuple[int, list[f
     return int(np.argmin(curve)), curve
 
 
+def strap_against_itself(aligned: list[list[float]], moved: list[list[float]]) -> float | None:
+    """What a band exactly right in time scores as recorded: mean |strap moved - as aligned|."""
+    late = {float(t): b for t, b in moved}
+    diffs = [abs(late[float(t)] - b) for t, b in aligned if float(t) in late]
+    return _round(diffs)
+
+
 def cpython_windows(rows: list[list[int]]) -> list[list[int | None]]:
     """The same heart-rate estimator run by CPython: [t_end_s, bpm, confidence] per window."""
     from firmware.algo.heartrate import HeartRate
@@ -175,6 +182,7 @@ def hr_result(rec: Recording, band: Any, rows: list[list[int]]) -> dict[str, Any
             strap_lag_s=lag,
             strap_lag_curve=curve,
             mae_strap_moved_bpm=_round(late),
+            strap_moved_vs_aligned_bpm=strap_against_itself(rec.truth["hr_windows"], moved_windows),
             mae_trusted_strap_moved_bpm=_round(late_trusted),
             trusted_strap_moved=len(late_trusted),
             kcal_ref_strap_moved=round(ref_m, 2),
@@ -213,6 +221,9 @@ def summarise(hr: list[dict[str, Any]]) -> dict[str, Any]:
         if any("mae_strap_moved_bpm" in r for r in rows):
             key = f"{ds}_strap_{STRAP_LAG_S}s_later"
             out[f"{key}_mae_bpm"] = _round([r["mae_strap_moved_bpm"] for r in rows])
+            out[f"{key}_vs_as_recorded_bpm"] = _round(
+                [r["strap_moved_vs_aligned_bpm"] for r in rows]
+            )
             out[f"{key}_mae_trusted_windows_bpm"] = _pooled(
                 rows, "mae_trusted_strap_moved_bpm", "trusted_strap_moved"
             )
@@ -244,22 +255,25 @@ def markdown(hr: list[dict[str, Any]]) -> list[str]:
         lines += ["", "### The chest strap's delay (hr-bangle)", ""]
         lines.append(
             "PPG beats vs strap: mean |strap reading - median beat rate of the 5 s centred "
-            f"`lag` seconds before it|, for lag = 0..{MAX_LAG_S} s; the last columns compare the "
-            f"band with the strap's readings taken {STRAP_LAG_S} s later (the measured delay)."
+            f"`lag` seconds before it|, for lag = 0..{MAX_LAG_S} s; the next columns compare the "
+            f"band with the strap's readings taken {STRAP_LAG_S} s later (the measured delay); "
+            f"the last one scores the strap {STRAP_LAG_S} s later itself against the strap as "
+            "aligned: what a band exactly right in time would score as recorded."
         )
         lines.append("")
         lines.append(
             f"| recording | PPG beats vs strap, lag 0..{MAX_LAG_S} s | best lag s | MAE as aligned "
             f"| MAE, strap {STRAP_LAG_S} s later | MAE trusted, {STRAP_LAG_S} s later "
-            f"| kcal error, {STRAP_LAG_S} s later |"
+            f"| kcal error, {STRAP_LAG_S} s later | strap {STRAP_LAG_S} s later vs as aligned |"
         )
-        lines.append("|---|---|---|---|---|---|---|")
+        lines.append("|---|---|---|---|---|---|---|---|")
         for r in straps:
             curve = " ".join(f"{v:.1f}" for v in r["strap_lag_curve"])
             lines.append(
                 f"| {r['name']} | {curve} | {r['strap_lag_s']} | {_fmt(r['mae_bpm'])} "
                 f"| {_fmt(r['mae_strap_moved_bpm'])} | {_fmt(r['mae_trusted_strap_moved_bpm'])} "
-                f"| {_fmt(r['kcal_error_strap_moved_pct'], ' %')} |"
+                f"| {_fmt(r['kcal_error_strap_moved_pct'], ' %')} "
+                f"| {_fmt(r['strap_moved_vs_aligned_bpm'])} |"
             )
     return lines
 

@@ -430,6 +430,21 @@ def test_strap_delay_is_measured_from_the_ppg_beats() -> None:
     assert curve[4] < 1.0 < curve[0]
 
 
+def test_a_band_right_in_time_is_scored_against_the_strap_as_recorded() -> None:
+    from simulators.evaluate_hr import strap_against_itself
+    from simulators.recordings import _windows_from_series
+
+    # The rate falls 1 BPM a second; a strap 8 s late reads 8 BPM high on every window. A band
+    # exactly right in time (the strap moved back by its delay) is then 8 BPM off as recorded.
+    true = [[t + 0.5, 100.0 - t] for t in range(-20, 60)]
+    strap = [[t + 8.0, b] for t, b in true]
+    aligned = _windows_from_series(strap, 48.0)
+    moved = _windows_from_series(strap, 48.0, 8.0)
+    assert moved == _windows_from_series(true, 48.0)
+    assert strap_against_itself(aligned, moved) == pytest.approx(8.0)
+    assert strap_against_itself(aligned, aligned) == 0.0
+
+
 def test_sweep_scores_each_file_with_settings_chosen_without_it() -> None:
     from firmware.algo.heartrate import HeartRate
     from simulators import hr_sweep
