@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import struct
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from cloud.store import BatchResult, CasConflictError, Rejected, Store, Verified
-from protocol import envelope, topics
+from protocol import envelope, receipts, topics
 from protocol.errors import BAD_SIGNATURE, UNKNOWN_BAND, FrameError
 from protocol.verify import Keyring, verify_frame
 
@@ -144,3 +145,40 @@ def make_sink(
 ) -> Callable[[Sequence[tuple[str, bytes]]], BatchResult]:
     """A function the MQTT worker calls with each batch."""
     return lambda batch: ingestor.ingest(batch, int(clock()))
+
+
+def receipts_for(
+    ups: Sequence[tuple[str, bytes]], events: Sequence[tuple[int, int]]
+) -> list[tuple[str, bytes]]:
+    """(topic, payload) of one receipt per hub for a committed batch.
+
+    Every frame of the batch is in it, whatever its verdict (new, duplicate, late, forged,
+    unknown band): the cloud has decided about it, so the hub need not send it again. Events
+    are (hub_id, seq) handled. A message that names no frame (a broken envelope) gets none.
+    """
+    frames: dict[int, dict[tuple[int, int, bytes], None]] = {}
+    seqs: dict[int, dict[int, None]] = {}
+    for topic, payload in ups:
+        hub_id = topics.hub_of(topic)
+        try:
+            raw = envelope.unwrap(payload)[4]
+        except envelope.EnvelopeError:
+            continue
+        key = receipts.frame_key(raw)
+        if hub_id is not None and key is not None:
+            frames.setdefault(hub_id, {})[key] = None  # a dict: ordered, each key once
+    for hub_id, seq in events:
+        seqs.setdefault(hub_id, {})[seq] = None
+    return [
+        (topics.receipts(h), receipts.encode(list(frames.get(h, ())), list(seqs.get(h, ()))))
+        for h in sorted(frames.keys() | seqs.keys())
+    ]
+
+
+def event_seq(payload: bytes) -> int | None:
+    """The seq a hub gave an event (echoed in its receipt), if the JSON carries one."""
+    try:
+        seq = json.loads(payload).get("seq")
+    except (ValueError, AttributeError):
+        return None
+    return seq if isinstance(seq, int) and 0 <= seq < 2**32 else None

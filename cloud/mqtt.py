@@ -12,6 +12,7 @@ from typing import Any
 
 import paho.mqtt.client as paho
 
+from cloud.ingest import event_seq, receipts_for
 from protocol import topics
 
 log = logging.getLogger("sqjz.cloud.mqtt")
@@ -117,23 +118,34 @@ class MqttWorker:
             self._handle(msgs)
 
     def _handle(self, msgs: list[paho.MQTTMessage]) -> None:
-        ups = [m for m in msgs if m.topic.endswith("/up")]
+        ups = [(m.topic, bytes(m.payload)) for m in msgs if m.topic.endswith("/up")]
         others = [m for m in msgs if not m.topic.endswith("/up")]
         if ups:
             try:
-                self.on_up([(m.topic, bytes(m.payload)) for m in ups])
+                self.on_up(ups)
             except Exception:
-                # Not acknowledged: the broker redelivers after a reconnect. Count and carry on.
+                # Not acknowledged, no receipt: the broker redelivers after a reconnect and the
+                # hubs publish again after their receipt timeout. Count and carry on.
                 self.errors += 1
                 log.exception("ingest batch of %d failed", len(ups))
                 return
+        events: list[tuple[int, int]] = []
         for m in others:
             hub = topics.hub_of(m.topic)
+            kind = m.topic.rsplit("/", 1)[-1]
+            if hub is None:
+                continue
             try:
-                if hub is not None:
-                    self.on_other(m.topic.rsplit("/", 1)[-1], hub, bytes(m.payload))
+                self.on_other(kind, hub, bytes(m.payload))
             except Exception:
                 self.errors += 1
                 log.exception("handling %s failed", m.topic)
+                continue
+            seq = event_seq(bytes(m.payload)) if kind == "events" else None
+            if seq is not None:
+                events.append((hub, seq))
+        # After the commit, never before: a receipt lets the hub delete its copy.
+        for topic, payload in receipts_for(ups, events):
+            self.publish(topic, payload)
         for m in msgs:
             self.client.ack(m.mid, m.qos)

@@ -154,6 +154,10 @@ def check(s: HubSettings) -> HubSettings:
         raise SettingsError("outbox.synchronous must be FULL, EXTRA or NORMAL")
     if not 1 <= s.mqtt.inflight <= 1000:
         raise SettingsError("mqtt.inflight must be 1..1000 (paho stalls with huge queues)")
+    if not s.mqtt.inflight <= s.mqtt.unreceipted <= 65535:
+        raise SettingsError("mqtt.unreceipted must be mqtt.inflight..65535")
+    if s.mqtt.receipt_timeout_s < 1:
+        raise SettingsError("mqtt.receipt_timeout_s must be at least 1 (seconds)")
     if s.schedule.slots < 1 or s.schedule.max_connecting < 1:
         raise SettingsError("schedule.slots and schedule.max_connecting must be at least 1")
     if s.ble.backend not in ("bluez", "bumble"):

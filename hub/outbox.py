@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from hub import policy
+from hub.downlinks import Downlinks
+from protocol import receipts
 
 # Each entry moves the schema one version up; applied in order, recorded in user_version.
 MIGRATIONS = (
@@ -41,14 +43,19 @@ MIGRATIONS = (
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE stat (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
     """,
+    # Receipts (docs/hub.md "Outbox states"): published_at is set on the broker's PUBACK (the
+    # pump's clock), cleared to publish again; the entry goes only on the cloud's receipt. An
+    # event's counter is the seq the cloud echoes in its receipt.
+    """
+    ALTER TABLE outbox ADD COLUMN published_at REAL;
+    CREATE INDEX outbox_event_seq ON outbox (counter) WHERE kind = 'event';
+    """,
 )
 
 STORED = "stored"
 DUPLICATE = "duplicate"  # same band, counter and bytes already waiting
 CONFLICT = "conflict"  # same band and counter, other bytes: a cloned key or a broken band
 REFUSED = "refused"  # the outbox is full (policy.admit): not stored, not acknowledged
-
-DOWNLINK_TTL_S = 24 * 3600  # docs/mqtt.md: a downlink is kept a day at most
 
 
 class Row(NamedTuple):
@@ -70,7 +77,7 @@ class DiskFullError(RuntimeError):
     """SQLite ran out of space and rolled the batch back; redo it (everything is refused)."""
 
 
-class Outbox:
+class Outbox(Downlinks):
     """All hub state that must survive a crash; one connection, used from one thread."""
 
     def __init__(
@@ -88,10 +95,11 @@ class Outbox:
         self.synchronous = synchronous.upper()
         self.db.execute(f"PRAGMA synchronous={self.synchronous}")
         self.db.execute("PRAGMA busy_timeout=5000")
+        self.db.create_function("sqjz_tag", 1, receipts.tag, deterministic=True)
         self._migrate()
         self.stats: dict[str, int] = dict(self.db.execute("SELECT name, value FROM stat"))
         self._dirty_stats: set[str] = set()
-        self._frames, self._bytes, self._heartbeats, self._events = self._count()
+        self._frames, self._bytes, self._heartbeats, self._events, self._awaiting = self._count()
         self.disk_full = False
         self._free_bytes = self.disk_free()
 
@@ -100,14 +108,17 @@ class Outbox:
         for i, script in enumerate(MIGRATIONS[version:], start=version + 1):
             self.db.executescript(f"BEGIN; {script}; PRAGMA user_version={i}; COMMIT;")
 
-    def _count(self) -> tuple[int, int, int, int]:
+    def _count(self) -> tuple[int, int, int, int, int]:
         frames, size, beats = self.db.execute(
             "SELECT count(*), coalesce(sum(length(payload)), 0), coalesce(sum(priority = ?), 0)"
             " FROM outbox WHERE kind = 'frame'",
             (policy.PRIORITY_HEARTBEAT,),
         ).fetchone()
         events = self.db.execute("SELECT count(*) FROM outbox WHERE kind = 'event'").fetchone()[0]
-        return frames, size, beats, events
+        awaiting = self.db.execute(
+            "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL"
+        ).fetchone()[0]
+        return frames, size, beats, events, awaiting
 
     def close(self) -> None:
         """Write pending statistics and close the database."""
@@ -135,7 +146,9 @@ class Outbox:
         except BaseException:
             if self.db.in_transaction:  # SQLite may have rolled back already (SQLITE_FULL)
                 self.db.execute("ROLLBACK")
-            self._frames, self._bytes, self._heartbeats, self._events = self._count()
+            self._frames, self._bytes, self._heartbeats, self._events, self._awaiting = (
+                self._count()
+            )
             self.stats = dict(self.db.execute("SELECT name, value FROM stat"))
             self._dirty_stats.clear()
             raise
@@ -206,39 +219,47 @@ class Outbox:
 
     def _evict_heartbeat(self) -> None:
         row = self.db.execute(
-            "SELECT id, length(payload) FROM outbox WHERE kind = 'frame' AND priority = ?"
-            " ORDER BY id LIMIT 1",
+            "SELECT id, length(payload), published_at IS NOT NULL FROM outbox"
+            " WHERE kind = 'frame' AND priority = ? ORDER BY id LIMIT 1",
             (policy.PRIORITY_HEARTBEAT,),
         ).fetchone()
         self.db.execute("DELETE FROM outbox WHERE id = ?", (row[0],))
         self._frames -= 1
         self._bytes -= row[1]
         self._heartbeats -= 1
+        self._awaiting -= row[2]
         self.count("dropped_heartbeats_total")
 
-    def add_event(self, event: dict[str, Any], priority: int, received_at_ms: int) -> None:
-        """Queue a JSON event (inside a batch); the oldest routine events go past the bound."""
+    def add_event(self, event: dict[str, Any], priority: int, received_at_ms: int) -> int:
+        """Queue a JSON event (inside a batch) under a new seq (returned); bounded, oldest out."""
         if self._events >= self.limits.max_events:
-            self.db.execute(
+            row = self.db.execute(
                 "DELETE FROM outbox WHERE id = (SELECT id FROM outbox WHERE kind = 'event'"
-                " ORDER BY priority DESC, id LIMIT 1)"
-            )
+                " ORDER BY priority DESC, id LIMIT 1) RETURNING published_at IS NOT NULL"
+            ).fetchone()
             self._events -= 1
+            self._awaiting -= row[0]
             self.count("dropped_events_total")
-        payload = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+        # Never reused (kept with the statistics), so a late receipt cannot delete a newer event.
+        self.count("event_seq")
+        seq = self.stats["event_seq"] % 2**32
+        payload = json.dumps(
+            {**event, "seq": seq}, ensure_ascii=False, separators=(",", ":")
+        ).encode()
         self.db.execute(
-            "INSERT INTO outbox (kind, priority, band_id, payload, received_at_ms)"
-            " VALUES ('event', ?, ?, ?, ?)",
-            (priority, event.get("band_id"), payload, received_at_ms),
+            "INSERT INTO outbox (kind, priority, band_id, counter, payload, received_at_ms)"
+            " VALUES ('event', ?, ?, ?, ?, ?)",
+            (priority, event.get("band_id"), seq, payload, received_at_ms),
         )
         self._events += 1
+        return seq
 
     def next_rows(self, limit: int, skip: set[int] | frozenset[int] = frozenset()) -> list[Row]:
-        """Up to `limit` entries in publishing order (SOS first), leaving out ids in `skip`."""
+        """Up to `limit` unpublished entries, SOS first, leaving out `skip` (with paho now)."""
         out: list[Row] = []
         cur = self.db.execute(
             "SELECT id, kind, priority, band_id, counter, payload, received_at_ms, rssi, flags,"
-            " held FROM outbox ORDER BY priority, id LIMIT ?",
+            " held FROM outbox WHERE published_at IS NULL ORDER BY priority, id LIMIT ?",
             (limit + len(skip),),
         )
         for r in cur:
@@ -249,52 +270,107 @@ class Outbox:
                 break
         return out
 
-    def delete(self, ids: list[int]) -> int:
-        """Forget published entries (only those the broker acknowledged); returns frames."""
-        if not ids:
-            return 0
-        # A deletion lost in a power cut only republishes a frame the cloud deduplicates, so
-        # it need not wait for an fsync (WAL + NORMAL); storing a frame always does.
+    @contextlib.contextmanager
+    def _unsynced(self) -> Iterator[None]:
+        # A PUBACK mark or a receipt's deletion lost in a power cut only republishes an entry
+        # the cloud deduplicates, so it need not wait for an fsync (WAL + NORMAL); storing a
+        # frame always does.
         self.db.execute("PRAGMA synchronous=NORMAL")
         try:
-            frames = self._delete(ids)
+            with self.batch():
+                yield
         finally:  # never leave stored frames without their fsync
             self.db.execute(f"PRAGMA synchronous={self.synchronous}")
-        return frames
 
-    def _delete(self, ids: list[int]) -> int:
-        frames = 0
-        with self.batch():
+    def mark_published(self, ids: list[int], now: float) -> int:
+        """The broker acknowledged these entries: keep them, awaiting the cloud's receipt.
+
+        Entries already receipted (or dropped) are gone and stay gone. Returns frames marked.
+        """
+        if not ids:
+            return 0
+        frames = events = 0
+        with self._unsynced():
             for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
                 chunk = ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                rows = self.db.execute(
-                    f"DELETE FROM outbox WHERE id IN ({marks})"
-                    " RETURNING kind, priority, length(payload)",
-                    chunk,
-                ).fetchall()
-                for kind, priority, size in rows:
-                    if kind == "event":
-                        self._events -= 1
-                        continue
-                    frames += 1
-                    self._frames -= 1
-                    self._bytes -= size
-                    self._heartbeats -= priority == policy.PRIORITY_HEARTBEAT
+                for (kind,) in self.db.execute(
+                    f"UPDATE outbox SET published_at = ? WHERE id IN ({marks})"
+                    " AND published_at IS NULL RETURNING kind",
+                    (now, *chunk),
+                ).fetchall():
+                    frames += kind == "frame"
+                    events += kind == "event"
+            self._awaiting += frames + events
             self.count("frames_published_total", frames)
-            self.count("events_published_total", len(ids) - frames)
+            self.count("events_published_total", events)
         return frames
+
+    def receipted(self, frames: list[tuple[int, int, bytes]], events: list[int]) -> tuple[int, int]:
+        """Forget what the cloud has decided about, in any state; (frames, events) deleted.
+
+        A frame goes only if its bytes carry the receipt's tag: a receipt for other bytes under
+        the same band and counter (a cloned band) leaves it for the cloud to see.
+        """
+        gone_frames = gone_events = 0
+        with self._unsynced():
+            for band_id, counter, tag in frames:
+                row = self.db.execute(
+                    "DELETE FROM outbox WHERE kind = 'frame' AND band_id = ? AND counter = ?"
+                    " AND sqjz_tag(payload) = ?"
+                    " RETURNING priority, length(payload), published_at IS NOT NULL",
+                    (band_id, counter, tag),
+                ).fetchone()
+                if row is None:
+                    continue
+                gone_frames += 1
+                self._frames -= 1
+                self._bytes -= row[1]
+                self._heartbeats -= row[0] == policy.PRIORITY_HEARTBEAT
+                self._awaiting -= row[2]
+            for seq in events:
+                for (published,) in self.db.execute(
+                    "DELETE FROM outbox WHERE kind = 'event' AND counter = ?"
+                    " RETURNING published_at IS NOT NULL",
+                    (seq,),
+                ).fetchall():
+                    gone_events += 1
+                    self._events -= 1
+                    self._awaiting -= published
+            self.count("frames_receipted_total", gone_frames)
+            self.count("events_receipted_total", gone_events)
+        return gone_frames, gone_events
+
+    def requeue(self, published_before: float | None = None) -> int:
+        """Unreceipted entries the broker acknowledged before a time (all if None) go again."""
+        if not self._awaiting:
+            return 0
+        if published_before is None:
+            cur = self.db.execute(
+                "UPDATE outbox SET published_at = NULL WHERE published_at IS NOT NULL"
+            )
+        else:
+            cur = self.db.execute(
+                "UPDATE outbox SET published_at = NULL WHERE published_at < ?",
+                (published_before,),
+            )
+        self._awaiting -= cur.rowcount
+        return cur.rowcount
 
     def mark_held(self) -> None:
         """The uplink went down: whatever waits now is flagged as held in the outbox."""
         self.db.execute("UPDATE outbox SET held = 1 WHERE held = 0")
 
     def depth(self) -> int:
-        """Frames waiting (events not counted)."""
+        """Frames the hub still holds, waiting or awaiting a receipt (events not counted)."""
         return self._frames
 
+    def awaiting(self) -> int:
+        """Entries (frames and events) the broker acknowledged and the cloud has not receipted."""
+        return self._awaiting
+
     def oldest_ms(self) -> int | None:
-        """received_at_ms of the oldest waiting frame."""
+        """received_at_ms of the oldest frame the cloud has not receipted."""
         row = self.db.execute("SELECT min(received_at_ms) FROM outbox WHERE kind = 'frame'")
         value: int | None = row.fetchone()[0]
         return value
@@ -314,56 +390,4 @@ class Outbox:
             "INSERT INTO band_window (band_id, hi, seen) VALUES (?, ?, ?) ON CONFLICT (band_id)"
             " DO UPDATE SET hi = excluded.hi, seen = excluded.seen",
             [(b, st[0], st[1].to_bytes(8, "big")) for b, st in states.items()],
-        )
-
-    # -- downlinks ----------------------------------------------------------------------------
-
-    def add_downlink(self, band_id: int, payload: bytes, now: float) -> bool:
-        """Keep a downlink for a band until written or expired; False if already kept."""
-        cur = self.db.execute(
-            "INSERT OR IGNORE INTO downlink (band_id, payload, received_at) VALUES (?, ?, ?)",
-            (band_id, payload, now),
-        )
-        return cur.rowcount == 1
-
-    def downlinks(self, band_id: int, now: float) -> list[tuple[int, bytes]]:
-        """(id, payload) of the band's unexpired downlinks, oldest first."""
-        rows = self.db.execute(
-            "SELECT id, payload FROM downlink WHERE band_id = ? AND received_at > ? ORDER BY id",
-            (band_id, now - DOWNLINK_TTL_S),
-        )
-        return [(i, bytes(p)) for i, p in rows]
-
-    def bands_with_downlinks(self, now: float) -> set[int]:
-        """Bands that have a downlink waiting."""
-        rows = self.db.execute(
-            "SELECT DISTINCT band_id FROM downlink WHERE received_at > ?",
-            (now - DOWNLINK_TTL_S,),
-        )
-        return {r[0] for r in rows}
-
-    def downlink_done(self, downlink_id: int) -> None:
-        """The downlink was written to the band."""
-        self.db.execute("DELETE FROM downlink WHERE id = ?", (downlink_id,))
-
-    def expire_downlinks(self, now: float) -> int:
-        """Forget downlinks older than a day; returns how many."""
-        cur = self.db.execute(
-            "DELETE FROM downlink WHERE received_at <= ?", (now - DOWNLINK_TTL_S,)
-        )
-        return cur.rowcount
-
-    # -- settings -------------------------------------------------------------------------------
-
-    def get_meta(self, key: str) -> str | None:
-        """A stored setting."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def set_meta(self, key: str, value: str) -> None:
-        """Store a setting."""
-        self.db.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key)"
-            " DO UPDATE SET value = excluded.value",
-            (key, value),
         )

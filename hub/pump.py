@@ -1,4 +1,9 @@
-"""Feeds the outbox to MQTT a few messages at a time; deletes an entry only on its PUBACK."""
+"""Feeds the outbox to MQTT a window at a time; an entry goes only on the cloud's receipt.
+
+Two windows: at most `window` messages handed to paho without a PUBACK (paho's own queue never
+grows), and at most `unreceipted` entries published but not yet receipted by the cloud (the
+backlog queued for the cloud stays bounded; a slow cloud slows the hub instead of burying it).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from hub.outbox import Outbox, Row
-from protocol import envelope, topics
+from protocol import envelope, receipts, topics
 
 
 def payload_of(row: Row, hub_id: int) -> tuple[str, bytes]:
@@ -21,7 +26,7 @@ def payload_of(row: Row, hub_id: int) -> tuple[str, bytes]:
 
 
 class Pump:
-    """Keeps at most `window` entries with paho; never more, so paho's queue never grows."""
+    """Keeps at most `window` entries with paho and `unreceipted` awaiting the cloud."""
 
     def __init__(
         self,
@@ -31,6 +36,8 @@ class Pump:
         window: int,
         loop: asyncio.AbstractEventLoop,
         clock: Callable[[], float] = time.monotonic,
+        unreceipted: int = 512,
+        receipt_timeout_s: float = 60.0,
     ) -> None:
         self.hub_id = hub_id
         self.clock = clock
@@ -38,18 +45,23 @@ class Pump:
         self.store = store
         self._publish = publish
         self.window = window
+        self.unreceipted = unreceipted
+        self.receipt_timeout_s = receipt_timeout_s
+        self._receipt_wait = receipt_timeout_s  # grows while no receipt comes at all
         self._loop = loop
         self.inflight: dict[int, int] = {}  # paho message id -> outbox id
         self.connected = False
-        self.forwarded = 0
+        self.forwarded = 0  # frames the cloud receipted
         self._acked: list[int] = []
         self._flush_scheduled = False
 
     def fill(self) -> None:
-        """Publish waiting entries until the window is full (SOS first: outbox order)."""
+        """Publish waiting entries until a window is full (SOS first: outbox order)."""
         if not self.connected:
             return
-        room = self.window - len(self.inflight)
+        with_paho = len(self.inflight)
+        unreceipted = with_paho + len(self._acked) + self.store.awaiting()
+        room = min(self.window - with_paho, self.unreceipted - unreceipted)
         if room <= 0:
             return
         skip = set(self.inflight.values()) | set(self._acked)
@@ -69,21 +81,36 @@ class Pump:
             return  # status, presence and other direct publishes
         self._acked.append(row_id)
         if not self._flush_scheduled:
-            # Coalesce: one delete transaction for every PUBACK that arrives in this turn.
+            # Coalesce: one transaction for every PUBACK that arrives in this turn.
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
 
+    def _mark(self) -> None:
+        acked, self._acked = self._acked, []
+        self.store.mark_published(acked, self.clock())
+
     def _flush(self) -> None:
         self._flush_scheduled = False
-        acked, self._acked = self._acked, []
-        self.forwarded += self.store.delete(acked)
+        self._mark()
         self.fill()
 
+    def receipt(self, payload: bytes) -> int:
+        """The cloud committed a batch: forget what it decided about; returns frames deleted."""
+        frames, events = receipts.decode(payload)
+        gone, _ = self.store.receipted(frames, events)
+        self.forwarded += gone
+        self._receipt_wait = self.receipt_timeout_s  # the cloud answers: back to the short wait
+        self.fill()
+        return gone
+
     def expire(self, max_age_s: float = 120.0) -> int:
-        """Give up on PUBACKs older than max_age_s while connected; their entries go again.
+        """Give up on PUBACKs older than max_age_s, and on receipts, while connected.
 
         A broker that silently drops a message (a full queue, a lost session) would otherwise
-        shrink the window for ever. Republishing risks a duplicate, which the cloud removes.
+        shrink the window for ever; a broker that loses what it acknowledged (killed before its
+        autosave) would never see it again. Republishing risks a duplicate, which the cloud
+        removes; the wait doubles (up to 16 times) while no receipt comes, so a cloud that is
+        away is not sent the same window over and over.
         """
         if not self.connected:
             return 0  # paho resends its own unacknowledged messages after a reconnect
@@ -94,14 +121,25 @@ class Pump:
             self.inflight.pop(mid, None)
         if old:
             self.store.count("puback_timeouts_total", len(old))
+        again = self.store.requeue(now - self._receipt_wait)
+        if again:
+            self.store.count("receipt_timeouts_total", again)
+            self._receipt_wait = min(2 * self._receipt_wait, 16 * self.receipt_timeout_s)
+        if old or again:
             self.fill()
-        return len(old)
+        return len(old) + again
 
     def up(self) -> None:
-        """The broker accepted us; paho resends its own unacknowledged messages itself."""
+        """The broker accepted us; paho resends its own unacknowledged messages itself.
+
+        What the broker acknowledged but the cloud never receipted goes again: a broker that
+        restarted may have lost it (mosquitto saves every autosave_interval).
+        """
         self.connected = True
         now = self.clock()
         self._sent_at = {mid: now for mid in self._sent_at}  # their clocks restart now
+        self._mark()
+        self.store.requeue()
         self.fill()
 
     def down(self) -> None:

@@ -24,7 +24,7 @@ from hub.outbox import Outbox
 from hub.presence import Presence
 from hub.pump import Pump
 from hub.uplink import Uplink
-from protocol import topics
+from protocol import receipts, topics
 
 log = logging.getLogger("sqjz.hub")
 CONFIG_KEY = "cloud_config"
@@ -194,6 +194,12 @@ class HubService:
         self.pump.down()
 
     def _on_message(self, topic: str, payload: bytes) -> None:
+        if topic == topics.receipts(self.hub_id):
+            try:
+                self.pump.receipt(payload)
+            except receipts.ReceiptError as exc:
+                log.warning("receipt refused", extra={"error": str(exc)})
+            return
         if topic == topics.config(self.hub_id):
             self._on_config(payload)
             return
@@ -222,11 +228,12 @@ class HubService:
             "bands_in_range": self.radio.in_range(),
             "bands_connected": self.radio.connected(),
             "outbox_depth": self.store.depth(),
+            "outbox_awaiting_receipt": self.store.awaiting(),
             "oldest_outbox_s": 0 if oldest is None else max(0, int(now - oldest / 1000)),
             "uplink": self.uplink_state,
             "adapter": self.radio.adapter_state,
             "config_version": self.cloud.version if self.cloud else None,
-            "frames_forwarded": stats.get("frames_published_total", 0),
+            "frames_forwarded": stats.get("frames_receipted_total", 0),
             "frames_accepted": stats.get("frames_accepted_total", 0),
             "duplicates_total": stats.get("duplicates_total", 0),
             "forged_total": stats.get("forged_total", 0),
@@ -238,6 +245,7 @@ class HubService:
             "dropped_heartbeats_total": stats.get("dropped_heartbeats_total", 0),
             "dropped_events_total": stats.get("dropped_events_total", 0),
             "puback_timeouts_total": stats.get("puback_timeouts_total", 0),
+            "receipt_timeouts_total": stats.get("receipt_timeouts_total", 0),
         }
 
     def bands_report(self) -> dict[str, Any]:
@@ -292,17 +300,22 @@ class HubService:
         self._bumble = module.BumbleRadio(transport=self.settings.ble.bumble_transport)
         return self._bumble.scanner_backend, self._bumble.client_backend
 
+    async def _make_radio(self) -> Any:
+        """The BLE radio (bleak, or bumble when configured); FleetHub hands in its own."""
+        scanner, client = self._make_backends()
+        if self._bumble is not None:
+            await self._bumble.open()
+        return Radio(self.hub_id, self.settings.ble, self, scanner, client, self.clock)
+
     async def run(self) -> None:
         """Run until stop() (or SIGTERM/SIGINT when installed by the CLI)."""
         loop = asyncio.get_running_loop()
         self._downlink_bands = self.store.bands_with_downlinks(self.clock())
-        scanner, client = self._make_backends()
-        if self._bumble is not None:
-            await self._bumble.open()
-        self.radio = Radio(self.hub_id, self.settings.ble, self, scanner, client, self.clock)
+        self.radio = await self._make_radio()
+        mqtt = self.settings.mqtt
         self.uplink = Uplink(
             self.hub_id,
-            self.settings.mqtt,
+            mqtt,
             loop,
             self._on_connect,
             self._on_disconnect,
@@ -310,13 +323,19 @@ class HubService:
             self._on_message,
         )
         self.pump = Pump(
-            self.hub_id, self.store, self.uplink.publish, self.settings.mqtt.inflight, loop
+            self.hub_id,
+            self.store,
+            self.uplink.publish,
+            mqtt.inflight,
+            loop,
+            unreceipted=mqtt.unreceipted,
+            receipt_timeout_s=mqtt.receipt_timeout_s,
         )
         if self.settings.health.port:
             await self.health.start(self.settings.health.host, self.settings.health.port)
         self.uplink.start()
         tasks = [
-            asyncio.create_task(self.radio.run(), name="radio"),
+            asyncio.create_task(self.radio.run(), name=f"radio-{self.hub_id}"),
             asyncio.create_task(
                 self._every(lambda: self.settings.status_interval_s, self._publish_status)
             ),

@@ -33,6 +33,8 @@ class MqttSettings:
     password: str = ""  # the user name is the hub id (docs/mqtt.md)
     keepalive_s: int = 30
     inflight: int = 64  # our publish window: small, far from paho's 65535 message ids
+    unreceipted: int = 512  # published, not yet receipted by the cloud (bounds its backlog)
+    receipt_timeout_s: float = 60.0  # publish again what the cloud has not receipted by then
     tls: bool = False
     ca_file: str = ""
     cert_file: str = ""
@@ -140,6 +142,7 @@ class Uplink:
                 (topics.HUB_DOWN_FILTER % self.hub_id, topics.QOS),
                 (topics.HUB_BANDS_FILTER % self.hub_id, topics.QOS),
                 (topics.config(self.hub_id), topics.QOS),
+                (topics.HUB_RECEIPTS_FILTER % self.hub_id, topics.QOS),
             ]
         )
         self._call(self._cb[0], bool(flags.session_present))

@@ -39,8 +39,14 @@ def band(hub_id, band_id):
     return "%s/hubs/%d/bands/%d" % (PREFIX, hub_id, band_id)
 
 
+def receipts(hub_id):
+    """Cloud -> hub: what one ingest transaction committed (protocol.receipts), QoS 1."""
+    return "%s/hubs/%d/receipts" % (PREFIX, hub_id)
+
+
 # Subscriptions.
 HUB_DOWN_FILTER = PREFIX + "/hubs/%d/down/+"
+HUB_RECEIPTS_FILTER = PREFIX + "/hubs/%d/receipts"
 HUB_BANDS_FILTER = PREFIX + "/hubs/%d/bands/+"
 CLOUD_UP_FILTER = PREFIX + "/hubs/+/up"
 CLOUD_STATUS_FILTER = PREFIX + "/hubs/+/status"

@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
 from collections.abc import Callable
 from typing import Any
 
 from hub.config import HubSettings
 from hub.intake import ACCEPTED, Heard, Outcome
-from hub.pump import Pump
 from hub.schedule import Scheduler, Sighting
 from hub.service import HubService
-from hub.uplink import Uplink
 from simulators.fleet_band import FleetBand
 
 
@@ -157,49 +154,18 @@ class FleetHub(HubService):
         ack_loss: float = 0.0,
     ) -> None:
         super().__init__(settings, clock=clock)
-        self.radio: FleetRadio = FleetRadio(self, rng, ack_loss)  # type: ignore[assignment]
+        self.radio: FleetRadio = FleetRadio(self, rng, ack_loss)
 
-    async def run(self) -> None:
-        """HubService.run with the fleet's radio instead of bleak (and no health server)."""
-        loop = asyncio.get_running_loop()
-        self._downlink_bands = self.store.bands_with_downlinks(self.clock())
-        self.uplink = Uplink(
-            self.hub_id,
-            self.settings.mqtt,
-            loop,
-            self._on_connect,
-            self._on_disconnect,
-            self._on_published,
-            self._on_message,
-        )
-        self.pump = Pump(
-            self.hub_id, self.store, self.uplink.publish, self.settings.mqtt.inflight, loop
-        )
-        self.uplink.start()
-        tasks = [
-            asyncio.create_task(self.radio.run(), name=f"fleet-radio-{self.hub_id}"),
-            asyncio.create_task(
-                self._every(lambda: self.settings.status_interval_s, self._publish_status)
-            ),
-            asyncio.create_task(self._every(lambda: 1.0, self._presence_tick)),
-            asyncio.create_task(self._every(lambda: 5.0, self._housekeeping)),
-        ]
-        self.started.set()
-        await self._stop.wait()
-        await self.radio.stop()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        final = dict(self.status(), online=False)
-        await asyncio.to_thread(self.uplink.stop, json.dumps(final).encode())
-        self.store.close()
+    async def _make_radio(self) -> FleetRadio:
+        """HubService.run with the fleet's radio instead of bleak (the health server is off)."""
+        return self.radio
 
     def has_config(self, bands: int) -> bool:
         """The cloud's config is applied and lists at least `bands` bands."""
         return self.cloud is not None and len(self.cloud.bands) >= bands
 
     def idle(self) -> bool:
-        """Nothing waits in the outbox or for a PUBACK."""
+        """Nothing waits in the outbox, for a PUBACK or for the cloud's receipt."""
         return self.store.depth() == 0 and not self.pump.inflight
 
 

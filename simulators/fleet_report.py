@@ -34,6 +34,7 @@ HUB_COUNTERS = (
     "refused_full_total",
     "dropped_heartbeats_total",
     "puback_timeouts_total",
+    "receipt_timeouts_total",
 )
 
 

@@ -16,7 +16,7 @@ import paho.mqtt.client as mqtt
 
 from hub.config import load
 from hub.service import HubService
-from protocol import envelope, topics
+from protocol import envelope, receipts, topics
 from protocol.errors import FrameError
 from protocol.frame import Frame
 from protocol.verify import Keyring, verify_frame
@@ -100,6 +100,7 @@ class CloudSide:
     events: list[dict[str, Any]] = field(default_factory=list)
     status: dict[int, dict[str, Any]] = field(default_factory=dict)
     presence: list[dict[str, Any]] = field(default_factory=list)
+    send_receipts: bool = True  # as the cloud does after its commit (docs/mqtt.md "receipts")
 
     def __post_init__(self) -> None:
         self.keyring = Keyring(self.keys)
@@ -140,18 +141,26 @@ class CloudSide:
             if msg.topic.endswith("/up"):
                 try:
                     hub_id, at, rssi, flags, raw = envelope.unwrap(msg.payload)
+                    self._receipt(msg.topic, [receipts.frame_key(raw)], [])
                     frame = verify_frame(raw, self.keyring)
                     self.messages.append(Received(hub_id, at, rssi, flags, frame))
                 except (envelope.EnvelopeError, FrameError) as exc:
                     self.refused.append((str(exc), bytes(msg.payload)))
             elif msg.topic.endswith("/events"):
                 self.events.append(json.loads(msg.payload))
+                self._receipt(msg.topic, [], [self.events[-1].get("seq")])
             elif msg.topic.endswith("/status"):
                 doc = json.loads(msg.payload)
                 self.status[int(doc["hub_id"])] = doc
             elif msg.topic.endswith("/presence"):
                 self.presence.append(json.loads(msg.payload))
             self._changed.notify_all()
+
+    def _receipt(self, topic: str, frames: list[Any], events: list[Any]) -> None:
+        hub_id = topics.hub_of(topic)
+        frames, events = [f for f in frames if f], [e for e in events if e is not None]
+        if self.send_receipts and hub_id is not None and (frames or events):
+            self.client.publish(topics.receipts(hub_id), receipts.encode(frames, events), qos=1)
 
     def unique(self) -> dict[tuple[int, int], bytes]:
         """Accepted frames after dedupe by (band_id, counter); a conflict raises."""

@@ -1,7 +1,8 @@
-"""The outbox on real SQLite: uniqueness, SOS-first order, bounds, disk full, crash survival."""
+"""The outbox on real SQLite: uniqueness, SOS-first order, receipts, bounds, disk full, crashes."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import pytest
 
 from hub import outbox as ob
 from hub import policy
+from hub.downlinks import DOWNLINK_TTL_S
+from protocol import receipts
 from protocol.schema import TYPE_IDS
 
 SOS, ACT, BEAT = TYPE_IDS["sos"], TYPE_IDS["activity"], TYPE_IDS["heartbeat"]
@@ -47,18 +50,92 @@ def test_sos_first_then_priority_then_arrival(tmp_path: Path) -> None:
     ]
 
 
-def test_entries_survive_reopen_and_deletion_is_by_id_only(tmp_path: Path) -> None:
+def _receipt_of(row: ob.Row) -> tuple[int, int, bytes]:
+    assert row.band_id is not None and row.counter is not None
+    return row.band_id, row.counter, receipts.tag(row.payload)
+
+
+def test_an_entry_is_published_on_puback_and_goes_only_on_its_receipt(tmp_path: Path) -> None:
     path = tmp_path / "o.db"
     box = ob.Outbox(path)
     for c in range(5):
         _add(box, 3, c)
     rows = box.next_rows(5)
-    assert box.delete([rows[1].id, rows[3].id]) == 2
+    assert box.mark_published([rows[1].id, rows[3].id], now=10.0) == 2
+    # Published entries are not offered again, but the hub still holds them.
+    assert [r.counter for r in box.next_rows(10)] == [0, 2, 4]
+    assert box.depth() == 5 and box.awaiting() == 2 and box.oldest_ms() == 1000
     box.db.close()  # no clean close: as after SIGKILL
-    again = ob.Outbox(path)
-    assert [r.counter for r in again.next_rows(10)] == [0, 2, 4]
-    assert again.depth() == 3
-    assert again.stats["frames_published_total"] == 2
+    box = ob.Outbox(path)
+    assert box.depth() == 5 and box.awaiting() == 2
+    assert box.receipted([_receipt_of(rows[1]), _receipt_of(rows[0])], []) == (2, 0)
+    # A receipt deletes in any state: entry 0 was never acknowledged by the broker.
+    assert [r.counter for r in box.next_rows(10)] == [2, 4]
+    assert box.depth() == 3 and box.awaiting() == 1 and box.oldest_ms() == 1002
+    assert box.receipted([_receipt_of(rows[1])], []) == (0, 0)  # a repeated receipt: nothing
+    assert box.mark_published([rows[0].id], now=11.0) == 0  # PUBACK after the receipt
+    assert box.awaiting() == 1
+    assert box.stats["frames_published_total"] == 2
+    assert box.stats["frames_receipted_total"] == 2
+
+
+def test_a_receipt_for_other_bytes_under_the_same_counter_deletes_nothing(tmp_path: Path) -> None:
+    box = ob.Outbox(tmp_path / "o.db")
+    _add(box, 4, 9, raw=b"a" * 90)
+    assert box.receipted([(4, 9, receipts.tag(b"b" * 90)), (4, 10, receipts.tag(b"a" * 90))], [])
+    assert box.depth() == 1  # neither the cloned bytes' receipt nor another counter's
+    assert box.receipted([(4, 9, receipts.tag(b"a" * 90))], []) == (1, 0)
+    assert box.depth() == 0
+
+
+def test_unreceipted_entries_are_requeued_after_a_time_or_all_at_once(tmp_path: Path) -> None:
+    box = ob.Outbox(tmp_path / "o.db")
+    for c in range(4):
+        _add(box, 5, c)
+    rows = box.next_rows(4)
+    box.mark_published([rows[0].id, rows[1].id], now=100.0)
+    box.mark_published([rows[2].id], now=150.0)
+    assert box.next_rows(10) == [rows[3]]
+    assert box.requeue(published_before=120.0) == 2
+    assert [r.counter for r in box.next_rows(10)] == [0, 1, 3]  # priority order kept
+    assert box.awaiting() == 1
+    assert box.requeue() == 1 and box.awaiting() == 0
+    assert len(box.next_rows(10)) == 4
+
+
+def test_events_carry_a_seq_never_reused_and_go_on_their_receipt(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    box = ob.Outbox(path)
+    with box.batch():
+        first = box.add_event({"kind": "malformed"}, policy.PRIORITY_EVENT, 1)
+        second = box.add_event({"kind": "adapter"}, policy.PRIORITY_EVENT, 2)
+    payloads = [json.loads(r.payload) for r in box.next_rows(10)]
+    assert [p["seq"] for p in payloads] == [first, second] and first != second
+    box.mark_published([r.id for r in box.next_rows(10)], now=1.0)
+    assert box.awaiting() == 2
+    assert box.receipted([], [first, 999]) == (0, 1)
+    assert box.awaiting() == 1
+    box.close()
+    box = ob.Outbox(path)
+    with box.batch():
+        third = box.add_event({"kind": "malformed"}, policy.PRIORITY_EVENT, 3)
+    assert third not in (first, second)  # a late receipt for an old seq cannot hit it
+    assert box.receipted([], [first]) == (0, 0)
+
+
+def test_a_version_1_outbox_migrates_with_its_entries_waiting(tmp_path: Path) -> None:
+    path = tmp_path / "o.db"
+    old = sqlite3.connect(path)
+    old.executescript(ob.MIGRATIONS[0] + "; PRAGMA user_version=1;")
+    old.execute(
+        "INSERT INTO outbox (kind, priority, band_id, counter, payload, received_at_ms)"
+        " VALUES ('frame', 4, 1, 1, x'00', 5)"
+    )
+    old.commit()
+    old.close()
+    box = ob.Outbox(path)
+    assert box.db.execute("PRAGMA user_version").fetchone()[0] == len(ob.MIGRATIONS)
+    assert box.depth() == 1 and box.awaiting() == 0 and len(box.next_rows(5)) == 1
 
 
 def test_full_outbox_evicts_heartbeats_refuses_routine_and_always_takes_sos(tmp_path: Path) -> None:
@@ -122,8 +199,8 @@ def test_downlinks_kept_a_day_and_deduplicated(tmp_path: Path) -> None:
     assert not box.add_downlink(5, b"x", 1001.0)
     box.add_downlink(5, b"y", 2000.0)
     assert [p for _, p in box.downlinks(5, 2000.0)] == [b"x", b"y"]
-    assert box.bands_with_downlinks(1000.0 + ob.DOWNLINK_TTL_S) == {5}
-    assert box.expire_downlinks(1000.0 + ob.DOWNLINK_TTL_S) == 1
+    assert box.bands_with_downlinks(1000.0 + DOWNLINK_TTL_S) == {5}
+    assert box.expire_downlinks(1000.0 + DOWNLINK_TTL_S) == 1
     ((i, _p),) = box.downlinks(5, 2000.0)
     box.downlink_done(i)
     assert box.downlinks(5, 2000.0) == []
@@ -137,13 +214,17 @@ def test_a_failed_batch_rolls_back_everything(tmp_path: Path) -> None:
     assert box.depth() == 0 and box.next_rows(5) == []
 
 
-def test_a_failed_delete_leaves_frames_stored_and_full_fsync_back_on(tmp_path: Path) -> None:
+def test_a_failed_receipt_deletion_leaves_frames_stored_and_full_fsync_back_on(
+    tmp_path: Path,
+) -> None:
     box = ob.Outbox(tmp_path / "o.db")
     _add(box, 1, 1)
+    (row,) = box.next_rows(5)
+    box.mark_published([row.id], now=1.0)
     box.db.execute(
         "CREATE TRIGGER no_delete BEFORE DELETE ON outbox BEGIN SELECT RAISE(ABORT, 'disk'); END"
     )
     with pytest.raises(sqlite3.IntegrityError):
-        box.delete([r.id for r in box.next_rows(5)])
-    assert box.depth() == 1 and len(box.next_rows(5)) == 1
+        box.receipted([_receipt_of(row)], [])
+    assert box.depth() == 1 and box.awaiting() == 1
     assert box.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again

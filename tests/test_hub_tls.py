@@ -101,7 +101,7 @@ def test_hub_over_tls_with_its_password_reaches_only_its_own_topics(tmp_path: Pa
                 lambda _s: up.set(),
                 lambda _r: None,
                 lambda m: pump.published(m),
-                lambda _t, _p: None,
+                lambda t, p: pump.receipt(p) if t == topics.receipts(hub_id) else None,
             )
             pump = Pump(hub_id, box, uplink.publish, 8, loop)
             uplink.start()

@@ -1,14 +1,15 @@
-"""Outbox to a real mosquitto through paho: small window, delete on PUBACK, outages, SOS first."""
+"""Outbox to a real mosquitto through paho: windows, receipts, outages, SOS first."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from hub import outbox as ob
 from hub.pump import Pump
 from hub.uplink import MqttSettings, Uplink
-from protocol import envelope, topics
+from protocol import envelope, receipts, topics
 from protocol.schema import TYPE_IDS
 from simulators.ble.loadband import LoadBand
 from simulators.broker import Mosquitto
@@ -28,10 +29,13 @@ def _store(box: ob.Outbox, raws: list[bytes], held: bool = False) -> None:
 class _Hub:
     """Just the uplink half of a hub: outbox, pump and paho."""
 
-    def __init__(self, box: ob.Outbox, port: int, window: int) -> None:
+    def __init__(
+        self, box: ob.Outbox, port: int, window: int, receipt_timeout_s: float = 60.0
+    ) -> None:
         self.box = box
         self.port = port
         self.window = window
+        self.receipt_timeout_s = receipt_timeout_s
         self.max_inflight = 0
 
     async def __aenter__(self) -> _Hub:
@@ -51,11 +55,17 @@ class _Hub:
             self.connected.clear()
             self.pump.down()
 
+        def message(topic: str, payload: bytes) -> None:
+            if topic == topics.receipts(HUB):
+                self.pump.receipt(payload)
+
         settings = MqttSettings(port=self.port, inflight=self.window, reconnect_max_s=1)
         self.uplink = Uplink(
-            HUB, settings, loop, up, down, lambda m: self.pump.published(m), lambda t, p: None
+            HUB, settings, loop, up, down, lambda m: self.pump.published(m), message
         )
-        self.pump = Pump(HUB, self.box, publish, self.window, loop)
+        self.pump = Pump(
+            HUB, self.box, publish, self.window, loop, receipt_timeout_s=self.receipt_timeout_s
+        )
         self.uplink.start()
         await asyncio.wait_for(self.connected.wait(), 10)
         return self
@@ -67,9 +77,18 @@ class _Hub:
         for _ in range(int(timeout / 0.05)):
             if self.box.depth() == 0 and not self.pump.inflight:
                 return
+            self.pump.expire()  # as the service's housekeeping does
             self.pump.fill()
             await asyncio.sleep(0.05)
         raise AssertionError(f"outbox still holds {self.box.depth()}")
+
+
+async def _until(cond: Callable[[], object], what: str, timeout: float = 30) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if cond():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_everything_arrives_once_window_stays_small_and_outbox_empties(tmp_path: Path) -> None:
@@ -92,7 +111,7 @@ def test_everything_arrives_once_window_stays_small_and_outbox_empties(tmp_path:
     assert max_inflight <= 8
     assert len(cloud.messages) == len(raws) and not cloud.refused
     assert set(cloud.unique().values()) == set(raws)
-    assert box.depth() == 0 and box.stats["frames_published_total"] == len(raws)
+    assert box.depth() == 0 and box.stats["frames_receipted_total"] == len(raws)
 
 
 def test_broker_outage_loses_nothing_and_the_sos_goes_first(tmp_path: Path) -> None:
@@ -176,8 +195,140 @@ def test_a_puback_that_never_comes_frees_its_slot_and_the_entry_goes_again(
         assert pump.expire(120.0) == 2
         assert len(sent) == 4 and sent[2:] == sent[:2]  # same entries, SOS-first order kept
         pump.published(3)
-        loop.run_until_complete(asyncio.sleep(0))  # the coalesced delete runs
-        assert box.depth() == 2 and len(sent) == 5  # the third entry went out in the freed slot
+        loop.run_until_complete(asyncio.sleep(0))  # the coalesced mark runs
+        assert box.awaiting() == 1 and len(sent) == 5  # the third entry went out in the freed slot
     finally:
         loop.close()
     assert box.stats["puback_timeouts_total"] == 2
+
+
+class _FakePaho:
+    """Records what the pump hands to paho; message ids count up."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+
+    def __call__(self, topic: str, payload: bytes) -> int:
+        self.sent.append((topic, payload))
+        return len(self.sent)
+
+    def keys(self, start: int = 0) -> list[tuple[int, int, bytes]]:
+        """Receipt entries for what was sent from `start` on."""
+        out = []
+        for _t, payload in self.sent[start:]:
+            key = receipts.frame_key(envelope.unwrap(payload)[4])
+            assert key is not None
+            out.append(key)
+        return out
+
+
+def test_the_receipt_window_bounds_what_awaits_the_cloud_and_receipts_open_it(
+    tmp_path: Path,
+) -> None:
+    band = LoadBand(6)
+    box = ob.Outbox(tmp_path / "hub.db")
+    _store(box, [band.make("activity") for _ in range(20)])
+    paho = _FakePaho()
+    loop = asyncio.new_event_loop()
+    try:
+        pump = Pump(HUB, box, paho, 4, loop, unreceipted=6)
+        pump.up()
+        assert len(paho.sent) == 4  # the paho window
+        for mid in range(1, 5):
+            pump.published(mid)
+        loop.run_until_complete(asyncio.sleep(0))
+        assert box.awaiting() == 4 and len(paho.sent) == 6  # 4 awaiting + 2 with paho = 6
+        pump.published(5)
+        pump.published(6)
+        loop.run_until_complete(asyncio.sleep(0))
+        assert box.awaiting() == 6 and len(paho.sent) == 6  # nothing more until a receipt
+        gone = pump.receipt(receipts.encode(paho.keys()[:3], []))
+        assert gone == 3 and pump.forwarded == 3 and box.depth() == 17
+        assert len(paho.sent) == 9  # three slots opened, three new entries went
+        assert len(set(paho.sent)) == 9  # and none of them a repeat
+    finally:
+        loop.close()
+
+
+def test_unreceipted_entries_go_again_after_the_timeout_and_on_reconnect(tmp_path: Path) -> None:
+    band = LoadBand(7)
+    box = ob.Outbox(tmp_path / "hub.db")
+    _store(box, [band.make("activity") for _ in range(2)])
+    paho = _FakePaho()
+    now = [0.0]
+    loop = asyncio.new_event_loop()
+    try:
+        pump = Pump(HUB, box, paho, 8, loop, lambda: now[0], receipt_timeout_s=60.0)
+        pump.up()
+        pump.published(1)
+        pump.published(2)
+        loop.run_until_complete(asyncio.sleep(0))
+        assert box.awaiting() == 2 and len(paho.sent) == 2
+        now[0] = 59.0
+        assert pump.expire() == 0 and len(paho.sent) == 2
+        now[0] = 61.0
+        assert pump.expire() == 2  # the cloud never receipted them: the broker may have lost them
+        assert paho.sent[2:] == paho.sent[:2] and box.awaiting() == 0
+        pump.published(3)
+        pump.published(4)
+        loop.run_until_complete(asyncio.sleep(0))
+        now[0] = 61.0 + 61.0
+        assert pump.expire() == 0  # no receipt at all: the wait doubled (120 s)
+        now[0] = 61.0 + 121.0
+        assert pump.expire() == 2 and len(paho.sent) == 6
+        assert box.stats["receipt_timeouts_total"] == 4
+        pump.published(5)
+        loop.run_until_complete(asyncio.sleep(0))
+        pump.down()
+        pump.up()  # a broker back from a crash may have lost what it acknowledged
+        assert len(paho.sent) == 7 and paho.keys(6) == paho.keys(0)[:1]
+        pump.receipt(receipts.encode(paho.keys(), []))
+        assert box.depth() == 0 and box.awaiting() == 0
+    finally:
+        loop.close()
+
+
+def test_a_broker_killed_before_its_autosave_loses_nothing_it_acknowledged(tmp_path: Path) -> None:
+    """The broker PUBACKs frames it holds only in memory, then dies (SIGKILL) before saving."""
+    from cloud.app import start_workers
+    from cloud.testkit import BandSim, County
+
+    band = BandSim(4242)
+    with Mosquitto() as broker:
+        county = County({"mqtt_enabled": True, "mqtt_port": broker.port, "jobs_interval_s": 3600})
+        try:
+            county.enrol(band)  # counter 0
+            raws = [band.frame("activity", {"steps": i}) for i in range(40)]
+            start_workers(county.rt)
+            assert county.rt.mqtt.connected.wait(10)
+            # The cloud goes away; the broker queues for its persistent session, in memory.
+            county.rt.mqtt.stop()
+            county.rt.mqtt = None
+            box = ob.Outbox(tmp_path / "hub.db")
+            _store(box, raws)
+
+            async def scenario() -> int:
+                async with _Hub(box, broker.port, window=8, receipt_timeout_s=2) as hub:
+                    hub.pump.fill()
+                    await _until(lambda: box.awaiting() == len(raws), "every PUBACK")
+                    before = box.depth()
+                    broker.kill()  # well inside the 30 s autosave_interval: all of it is gone
+                    broker.start()
+                    await asyncio.to_thread(start_workers, county.rt)
+                    await hub.drained(60)  # every entry receipted by the real cloud
+                    return before
+
+            held = asyncio.run(scenario())
+            rows = county.rt.store.q(
+                "SELECT counter, raw, hubs_heard FROM frames WHERE band_id = ? AND counter > 0"
+                " ORDER BY counter",
+                (band.band_id,),
+            )
+        finally:
+            county.close()
+    assert held == len(raws)  # acknowledged by the broker, still held for want of a receipt
+    assert box.stats["frames_published_total"] >= 2 * len(raws)  # published again after the crash
+    lost = set(raws) - {bytes(r["raw"]) for r in rows}
+    assert not lost
+    assert [r["counter"] for r in rows] == list(range(1, len(raws) + 1))  # each stored once
+    assert box.depth() == 0 and box.awaiting() == 0
