@@ -4,8 +4,9 @@
 # of |a| (jerk) standing far above the wrist's usual jerk. In a slow walk (36-60 steps a
 # minute, SensorWatch slow-walking*) the wrist is nearly still between the impacts, so they
 # stand out; washing up, dressing and typing move the hand all the time, so their jumps do
-# not stand out as far and do not keep an even rhythm. An even train of such impacts (one
-# missed step allowed) is evidence of walking that does not need the 10 s repeat.
+# not stand out as far and do not keep an even rhythm, and between their jumps the wrist is
+# never quiet. An even train of such impacts (one missed step allowed) on a quiet wrist is
+# evidence of walking that does not need the 10 s repeat to be strong.
 # Integer-only, no allocation per sample (see steps.py).
 
 
@@ -15,6 +16,8 @@ class ImpactTrain:
     K_PCT = 250  # an impact's jerk is at least this share of the recent mean |jerk| ...
     FLOOR_MG = 40  # ... and at least this many milli-g per sample
     BG_S = 2.5  # mean |jerk| over about this long
+    QUIET_CLIP_MG = 100
+    MAX_BG_MG = 50  # a quiet wrist: mean |jerk|, each sample counted up to QUIET_CLIP_MG
     MIN_SEP_S = 0.4  # two impacts closer than this are one (the larger)
     N = 6  # intervals in a train
     TOL_PCT = 25  # each within this of the train's step (or of two steps: one missed) ...
@@ -29,6 +32,7 @@ class ImpactTrain:
         self._shift = shift
         self._prev = -1
         self._bg16 = 0
+        self._q16 = 0
         self._pend_at = -1  # a candidate impact, committed when nothing larger follows soon
         self._pend_j = 0
         self._times = [0] * (self.N + 1)  # recent impacts (ring)
@@ -45,7 +49,9 @@ class ImpactTrain:
         if prev < 0:
             return False
         j = mag - prev
-        self._bg16 += ((abs(j) << 4) - self._bg16) >> self._shift
+        a = abs(j)
+        self._bg16 += ((a << 4) - self._bg16) >> self._shift
+        self._q16 += ((min(a, self.QUIET_CLIP_MG) << 4) - self._q16) >> self._shift
         done = False
         if self._pend_at >= 0 and n - self._pend_at >= self._sep:
             self._commit()
@@ -85,7 +91,7 @@ class ImpactTrain:
                 i -= 1
             iv[i] = v
         med = iv[(n - 1) >> 1]  # lower median: a missed step is the longest interval
-        if med < self._lo or med > self._hi:
+        if med < self._lo or med > self._hi or self._q16 > self.MAX_BG_MG << 4:
             return 0
         doubles = 0
         for k in range(n):

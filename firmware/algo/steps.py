@@ -134,6 +134,7 @@ class StepCounter:
         self._max_gap = int(self.MAX_GAP_S * rate_hz + 0.5)
         self._imp = ImpactTrain(rate_hz)
         self._held = -1  # when an even train of impacts last matched the bout's cadence
+        self._steps_held = -1  # ... an impact at every step of it
 
     def feed(self, x_mg, y_mg, z_mg):
         """Take one sample; return how many steps it confirmed (usually 0, a burst at a start)."""
@@ -261,18 +262,25 @@ class StepCounter:
         if not step:
             return
         if self._walking:
-            if _multiple(step * self._per << 4, self._period16, self.TRACK_PCT):
+            k = _multiple(step * self._per << 4, self._period16, self.TRACK_PCT)
+            if k:
                 self._held = self._n
+            if k == 1:
+                # An impact at every counted step: they, not the window, give the cadence
+                # (a 0.88-1.4 s repeat could be read as an arm-swing stride of two steps).
+                self._period16 = (step << 4) * self._per
+                self._steps_held = self._n
             return
         if (
             self._evidence >= self.IMPACT_R
-            and 0 < _multiple(self._seen16, step << 4, self.IMPACT_PCT) < 3
+            and _multiple(self._seen16, (step * self._seen_per) << 4, self.IMPACT_PCT) == 1
         ):
-            # The window repeats at the impacts' step (or its stride): both say walking.
+            # The window's step, however weak its repeat, is the impacts' step.
             self._period16 = step << 4
             self._per = 1
             self._start()
             self._held = self._n
+            self._steps_held = self._n
 
     def _decide(self):
         """Once a second: start, keep or end the bout on the window's evidence."""
@@ -285,7 +293,9 @@ class StepCounter:
         self._was16 = seen16
         self._was_per = seen_per
         if self._walking:
-            if self._evidence >= self.OFF and self._track(seen16, seen_per):
+            if self._n - self._steps_held <= self._max_gap or (
+                self._evidence >= self.OFF and self._track(seen16, seen_per)
+            ):
                 self._low = 0
                 return
             if self._n - self._held <= self._max_gap:
