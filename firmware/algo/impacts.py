@@ -13,7 +13,7 @@
 class ImpactTrain:
     """Finds impacts in |a| (milli-g), one sample at a time, and tells an even train of them."""
 
-    K_PCT = 250  # an impact's jerk is at least this share of the recent mean |jerk| ...
+    K_PCT = 300  # an impact's jerk is at least this share of the recent mean |jerk| ...
     FLOOR_MG = 40  # ... and at least this many milli-g per sample
     BG_S = 2.5  # mean |jerk| over about this long
     QUIET_CLIP_MG = 100
