@@ -12,45 +12,8 @@ from typing import Any, NamedTuple
 
 from hub import policy
 from hub.downlinks import Downlinks
+from hub.outbox_schema import MIGRATIONS
 from protocol import receipts
-
-# Each entry moves the schema one version up; applied in order, recorded in user_version.
-MIGRATIONS = (
-    """
-    CREATE TABLE outbox (
-        id INTEGER PRIMARY KEY,
-        kind TEXT NOT NULL CHECK (kind IN ('frame', 'event')),
-        priority INTEGER NOT NULL,
-        band_id INTEGER,
-        counter INTEGER,
-        frame_type INTEGER,
-        payload BLOB NOT NULL,
-        received_at_ms INTEGER NOT NULL,
-        rssi INTEGER NOT NULL DEFAULT 0,
-        flags INTEGER NOT NULL DEFAULT 0,
-        held INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE UNIQUE INDEX outbox_band_counter ON outbox (band_id, counter) WHERE kind = 'frame';
-    CREATE INDEX outbox_order ON outbox (priority, id);
-    CREATE TABLE band_window (band_id INTEGER PRIMARY KEY, hi INTEGER NOT NULL, seen BLOB NOT NULL);
-    CREATE TABLE downlink (
-        id INTEGER PRIMARY KEY,
-        band_id INTEGER NOT NULL,
-        payload BLOB NOT NULL,
-        received_at REAL NOT NULL,
-        UNIQUE (band_id, payload)
-    );
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE stat (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-    """,
-    # Receipts (docs/hub.md "Outbox states"): published_at is set on the broker's PUBACK (the
-    # pump's clock), cleared to publish again; the entry goes only on the cloud's receipt. An
-    # event's counter is the seq the cloud echoes in its receipt.
-    """
-    ALTER TABLE outbox ADD COLUMN published_at REAL;
-    CREATE INDEX outbox_event_seq ON outbox (counter) WHERE kind = 'event';
-    """,
-)
 
 STORED = "stored"
 DUPLICATE = "duplicate"  # same band, counter and bytes already waiting

@@ -131,11 +131,32 @@ def test_a_version_1_outbox_migrates_with_its_entries_waiting(tmp_path: Path) ->
         "INSERT INTO outbox (kind, priority, band_id, counter, payload, received_at_ms)"
         " VALUES ('frame', 4, 1, 1, x'00', 5)"
     )
+    old.execute(
+        "INSERT INTO outbox (kind, priority, payload, received_at_ms)"
+        """ VALUES ('event', 6, CAST('{"kind":"adapter"}' AS BLOB), 6)"""
+    )
     old.commit()
     old.close()
     box = ob.Outbox(path)
     assert box.db.execute("PRAGMA user_version").fetchone()[0] == len(ob.MIGRATIONS)
-    assert box.depth() == 1 and box.awaiting() == 0 and len(box.next_rows(5)) == 1
+    assert box.depth() == 1 and box.awaiting() == 0
+    frame, event = box.next_rows(5)
+    assert frame.counter == 1 and json.loads(event.payload) == {"kind": "adapter", "seq": 2}
+    with box.batch():  # a new event's seq follows the ones the migration gave out
+        assert box.add_event({"kind": "adapter"}, policy.PRIORITY_EVENT, 7) == 3
+    assert box.receipted([], [2]) == (0, 1)
+
+
+def test_an_id_is_never_reused_so_a_late_puback_marks_nothing_new(tmp_path: Path) -> None:
+    box = ob.Outbox(tmp_path / "o.db")
+    _add(box, 1, 1)
+    (first,) = box.next_rows(5)
+    assert box.receipted([_receipt_of(first)], []) == (1, 0)  # the receipt overtook the PUBACK
+    _add(box, 1, 2)
+    (second,) = box.next_rows(5)
+    assert second.id != first.id
+    assert box.mark_published([first.id], now=1.0) == 0  # the late PUBACK
+    assert box.next_rows(5) == [second]
 
 
 def test_full_outbox_evicts_heartbeats_refuses_routine_and_always_takes_sos(tmp_path: Path) -> None:
