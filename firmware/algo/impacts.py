@@ -13,8 +13,9 @@
 class ImpactTrain:
     """Finds impacts in |a| (milli-g), one sample at a time, and tells an even train of them."""
 
+    # Jerk in milli-g per sample at 25 Hz (scaled to other rates; only 25 Hz is measured).
     K_PCT = 300  # an impact's jerk is at least this share of the recent mean |jerk| ...
-    FLOOR_MG = 40  # ... and at least this many milli-g per sample
+    FLOOR_MG = 40  # ... and at least this
     BG_S = 2.5  # mean |jerk| over about this long
     QUIET_CLIP_MG = 100
     MAX_BG_MG = 50  # a quiet wrist: mean |jerk|, each sample counted up to QUIET_CLIP_MG
@@ -30,6 +31,9 @@ class ImpactTrain:
         while (1 << (shift + 1)) <= int(self.BG_S * rate_hz):
             shift += 1
         self._shift = shift
+        self._floor = self.FLOOR_MG * 25 // rate_hz
+        self._clip = self.QUIET_CLIP_MG * 25 // rate_hz
+        self._quiet16 = (self.MAX_BG_MG << 4) * 25 // rate_hz
         self._prev = -1
         self._bg16 = 0
         self._q16 = 0
@@ -51,12 +55,12 @@ class ImpactTrain:
         j = mag - prev
         a = abs(j)
         self._bg16 += ((a << 4) - self._bg16) >> self._shift
-        self._q16 += ((min(a, self.QUIET_CLIP_MG) << 4) - self._q16) >> self._shift
+        self._q16 += ((min(a, self._clip) << 4) - self._q16) >> self._shift
         done = False
         if self._pend_at >= 0 and n - self._pend_at >= self._sep:
             self._commit()
             done = True
-        if j >= self.FLOOR_MG and j * 1600 >= self.K_PCT * self._bg16:
+        if j >= self._floor and j * 1600 >= self.K_PCT * self._bg16:
             if self._pend_at >= 0:
                 if j > self._pend_j:
                     self._pend_at = n
@@ -91,7 +95,7 @@ class ImpactTrain:
                 i -= 1
             iv[i] = v
         med = iv[(n - 1) >> 1]  # lower median: a missed step is the longest interval
-        if med < self._lo or med > self._hi or self._q16 > self.MAX_BG_MG << 4:
+        if med < self._lo or med > self._hi or self._q16 > self._quiet16:
             return 0
         doubles = 0
         for k in range(n):
