@@ -1,7 +1,14 @@
-"""The MQTT adapter: subscribe to the hubs' topics, batch uplinks, ack after commit, publish."""
+"""The MQTT adapter: subscribe to the hubs' topics, batch uplinks, ack and receipt after commit.
+
+Two sessions. The bulk one reads `up`; the control one reads `urgent` (SOS and tamper frames),
+`status`, `events` and `presence`. mosquitto delivers one session's messages in order, so with
+one session a hub's status or an SOS waited behind every frame queued before it (false
+hub_offline alerts under a backlog, docs/scaling.md). One thread handles both, control first.
+"""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import ssl
@@ -19,10 +26,23 @@ log = logging.getLogger("sqjz.cloud.mqtt")
 
 UpSink = Callable[[Sequence[tuple[str, bytes]]], Any]
 Handler = Callable[[str, int, bytes], None]
+CONTROL_FILTERS = (
+    topics.CLOUD_URGENT_FILTER,
+    topics.CLOUD_STATUS_FILTER,
+    topics.CLOUD_EVENTS_FILTER,
+    topics.CLOUD_PRESENCE_FILTER,
+)
+FRAMES = ("urgent", "up")  # topic kinds that carry frames, in the order they are ingested
+
+Item = tuple[int, int, paho.Client, paho.MQTTMessage]  # (0 control | 1 bulk, arrival, client, msg)
+
+
+def _kind(topic: str) -> str:
+    return topic.rsplit("/", 1)[-1]
 
 
 class MqttWorker:
-    """One persistent MQTT session; uplinks are acknowledged only once their batch committed."""
+    """Persistent MQTT sessions; uplinks are acknowledged only once their batch committed."""
 
     def __init__(
         self,
@@ -41,31 +61,45 @@ class MqttWorker:
         self.on_up, self.on_other, self.on_connected = on_up, on_other, on_connected
         self.batch, self.linger_s = batch, linger_s
         self.host, self.port = host, port
-        self.client = paho.Client(
+        self.client = self._client(client_id, username, password, tls_ca)  # bulk; publishes
+        self.control = self._client(client_id + "-control", username, password, tls_ca)
+        self.client.on_connect = self._on_connect
+        self.control.on_connect = self._on_control_connect
+        self._queue: queue.PriorityQueue[Item] = queue.PriorityQueue()
+        self._arrival = itertools.count()
+        self.client.on_message = lambda c, _u, m: self._queue.put((1, next(self._arrival), c, m))
+        self.control.on_message = lambda c, _u, m: self._queue.put((0, next(self._arrival), c, m))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.connected = threading.Event()  # both sessions subscribed
+        self.bulk_connected = threading.Event()
+        self.control_connected = threading.Event()
+        self.errors = 0
+
+    @staticmethod
+    def _client(
+        client_id: str, username: str | None, password: str | None, tls_ca: str | None
+    ) -> paho.Client:
+        client = paho.Client(
             paho.CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=False,
             manual_ack=True,
         )
         if username:
-            self.client.username_pw_set(username, password)
+            client.username_pw_set(username, password)
         if tls_ca:
-            self.client.tls_set(ca_certs=tls_ca, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        self.client.max_inflight_messages_set(200)
-        self.client.max_queued_messages_set(0)
-        self.client.on_connect = self._on_connect
-        self.client.on_message = self._on_message
-        self._queue: queue.Queue[paho.MQTTMessage] = queue.Queue()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.connected = threading.Event()
-        self.errors = 0
+            client.tls_set(ca_certs=tls_ca, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        client.max_inflight_messages_set(200)
+        client.max_queued_messages_set(0)
+        client.reconnect_delay_set(1, 30)
+        return client
 
     def start(self) -> None:
         """Connect in the background (retrying) and start the batching thread."""
-        self.client.reconnect_delay_set(1, 30)
-        self.client.connect_async(self.host, self.port, keepalive=30)
-        self.client.loop_start()
+        for client in (self.control, self.client):
+            client.connect_async(self.host, self.port, keepalive=30)
+            client.loop_start()
         self._thread = threading.Thread(target=self._run, name="sqjz-ingest", daemon=True)
         self._thread.start()
 
@@ -74,8 +108,9 @@ class MqttWorker:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=10)
-        self.client.disconnect()
-        self.client.loop_stop()
+        for client in (self.client, self.control):
+            client.disconnect()
+            client.loop_stop()
 
     def publish(self, topic: str, payload: bytes | str, retain: bool = False) -> None:
         """QoS 1 publish; paho keeps it queued while the broker is away."""
@@ -85,22 +120,26 @@ class MqttWorker:
         if reason.is_failure:
             log.warning("MQTT connect refused: %s", reason)
             return
-        for flt in (
-            topics.CLOUD_UP_FILTER,
-            topics.CLOUD_STATUS_FILTER,
-            topics.CLOUD_EVENTS_FILTER,
-            topics.CLOUD_PRESENCE_FILTER,
-        ):
-            client.subscribe(flt, qos=topics.QOS)
-        self.connected.set()
+        client.subscribe(topics.CLOUD_UP_FILTER, qos=topics.QOS)
+        self.bulk_connected.set()
+        if self.control_connected.is_set():
+            self.connected.set()
         if self.on_connected:
             try:
                 self.on_connected()
             except Exception:
                 log.exception("on_connected hook failed")
 
-    def _on_message(self, _c: paho.Client, _ud: Any, msg: paho.MQTTMessage) -> None:
-        self._queue.put(msg)
+    def _on_control_connect(
+        self, client: paho.Client, _ud: Any, _flags: Any, reason: Any, _p: Any
+    ) -> None:
+        if reason.is_failure:
+            log.warning("MQTT connect refused (control): %s", reason)
+            return
+        client.subscribe([(flt, topics.QOS) for flt in CONTROL_FILTERS])
+        self.control_connected.set()
+        if self.bulk_connected.is_set():
+            self.connected.set()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -108,31 +147,47 @@ class MqttWorker:
                 first = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
-            msgs = [first]
+            items = [first]
             deadline = time.monotonic() + self.linger_s
-            while len(msgs) < self.batch:
+            while len(items) < self.batch:
                 try:
-                    msgs.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                    items.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
                 except queue.Empty:
                     break
-            self._handle(msgs)
+            self._handle(items)
 
-    def _handle(self, msgs: list[paho.MQTTMessage]) -> None:
-        ups = [(m.topic, bytes(m.payload)) for m in msgs if m.topic.endswith("/up")]
-        others = [m for m in msgs if not m.topic.endswith("/up")]
-        if ups:
+    def _handle(self, items: list[Item]) -> None:
+        msgs = [(client, m) for _p, _n, client, m in sorted(items)]  # control first
+        done = [(c, m) for c, m in msgs if _kind(m.topic) not in FRAMES]
+        events = self._others([m for _c, m in done])
+        committed: list[tuple[str, bytes]] = []
+        for kind in FRAMES:  # SOS and tamper in their own transaction, before the bulk
+            part = [(c, m) for c, m in msgs if _kind(m.topic) == kind]
+            batch = [(m.topic, bytes(m.payload)) for _c, m in part]
+            if not batch:
+                continue
             try:
-                self.on_up(ups)
+                self.on_up(batch)
             except Exception:
                 # Not acknowledged, no receipt: the broker redelivers after a reconnect and the
                 # hubs publish again after their receipt timeout. Count and carry on.
                 self.errors += 1
-                log.exception("ingest batch of %d failed", len(ups))
-                return
+                log.exception("ingest batch of %d failed", len(batch))
+                continue
+            committed += batch
+            done += part
+        # After the commit, never before: a receipt lets the hub delete its copy.
+        for topic, payload in receipts_for(committed, events):
+            self.publish(topic, payload)
+        for client, m in done:
+            client.ack(m.mid, m.qos)
+
+    def _others(self, msgs: list[paho.MQTTMessage]) -> list[tuple[int, int]]:
+        """Handle status, events and presence; (hub, seq) of the events handled."""
         events: list[tuple[int, int]] = []
-        for m in others:
+        for m in msgs:
             hub = topics.hub_of(m.topic)
-            kind = m.topic.rsplit("/", 1)[-1]
+            kind = _kind(m.topic)
             if hub is None:
                 continue
             try:
@@ -144,8 +199,4 @@ class MqttWorker:
             seq = event_seq(bytes(m.payload)) if kind == "events" else None
             if seq is not None:
                 events.append((hub, seq))
-        # After the commit, never before: a receipt lets the hub delete its copy.
-        for topic, payload in receipts_for(ups, events):
-            self.publish(topic, payload)
-        for m in msgs:
-            self.client.ack(m.mid, m.qos)
+        return events

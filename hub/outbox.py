@@ -58,7 +58,6 @@ class Outbox(Downlinks):
         self.synchronous = synchronous.upper()
         self.db.execute(f"PRAGMA synchronous={self.synchronous}")
         self.db.execute("PRAGMA busy_timeout=5000")
-        self.db.create_function("sqjz_tag", 1, receipts.tag, deterministic=True)
         self._migrate()
         self.stats: dict[str, int] = dict(self.db.execute("SELECT name, value FROM stat"))
         self._dirty_stats: set[str] = set()
@@ -275,31 +274,40 @@ class Outbox(Downlinks):
         A frame goes only if its bytes carry the receipt's tag: a receipt for other bytes under
         the same band and counter (a cloned band) leaves it for the cloud to see.
         """
+        ids: list[int] = []
+        find = "SELECT id, payload FROM outbox WHERE kind = 'frame' AND band_id = ? AND counter = ?"
+        for band_id, counter, tag in frames:  # one index lookup each; the delete is batched
+            row = self.db.execute(find, (band_id, counter)).fetchone()
+            if row is not None and receipts.tag(row[1]) == tag:
+                ids.append(row[0])
+        for start in range(0, len(events), 900):
+            chunk = events[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            ids += [
+                r[0]
+                for r in self.db.execute(
+                    f"SELECT id FROM outbox WHERE kind = 'event' AND counter IN ({marks})", chunk
+                )
+            ]
         gone_frames = gone_events = 0
         with self._unsynced():
-            for band_id, counter, tag in frames:
-                row = self.db.execute(
-                    "DELETE FROM outbox WHERE kind = 'frame' AND band_id = ? AND counter = ?"
-                    " AND sqjz_tag(payload) = ?"
-                    " RETURNING priority, length(payload), published_at IS NOT NULL",
-                    (band_id, counter, tag),
-                ).fetchone()
-                if row is None:
-                    continue
-                gone_frames += 1
-                self._frames -= 1
-                self._bytes -= row[1]
-                self._heartbeats -= row[0] == policy.PRIORITY_HEARTBEAT
-                self._awaiting -= row[2]
-            for seq in events:
-                for (published,) in self.db.execute(
-                    "DELETE FROM outbox WHERE kind = 'event' AND counter = ?"
-                    " RETURNING published_at IS NOT NULL",
-                    (seq,),
+            for start in range(0, len(ids), 900):
+                chunk = ids[start : start + 900]
+                marks = ",".join("?" * len(chunk))
+                for kind, priority, size, published in self.db.execute(
+                    f"DELETE FROM outbox WHERE id IN ({marks}) RETURNING kind, priority,"
+                    " length(payload), published_at IS NOT NULL",
+                    chunk,
                 ).fetchall():
-                    gone_events += 1
-                    self._events -= 1
                     self._awaiting -= published
+                    if kind == "event":
+                        gone_events += 1
+                        self._events -= 1
+                        continue
+                    gone_frames += 1
+                    self._frames -= 1
+                    self._bytes -= size
+                    self._heartbeats -= priority == policy.PRIORITY_HEARTBEAT
             self.count("frames_receipted_total", gone_frames)
             self.count("events_receipted_total", gone_events)
         return gone_frames, gone_events
@@ -334,9 +342,12 @@ class Outbox(Downlinks):
 
     def oldest_ms(self) -> int | None:
         """received_at_ms of the oldest frame the cloud has not receipted."""
-        row = self.db.execute("SELECT min(received_at_ms) FROM outbox WHERE kind = 'frame'")
-        value: int | None = row.fetchone()[0]
-        return value
+        # The first stored (ids only grow), not min(): that read every row of a deep outbox
+        # for each status report.
+        row = self.db.execute(
+            "SELECT received_at_ms FROM outbox WHERE kind = 'frame' ORDER BY id LIMIT 1"
+        ).fetchone()
+        return None if row is None else int(row[0])
 
     # -- replay windows ---------------------------------------------------------------------
 

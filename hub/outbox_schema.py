@@ -34,6 +34,9 @@ MIGRATIONS = (
     # event's counter is the seq the cloud echoes in its receipt (given to waiting events
     # here). Ids are never reused (AUTOINCREMENT): a receipt can delete an entry whose PUBACK
     # is still due, and that late PUBACK must not mark a newer entry that took its id.
+    # outbox_waiting: the pump looks for waiting entries many times a second; without it each
+    # look stepped over every published entry awaiting its receipt. outbox_published: the
+    # receipt timeout looks for old ones every 5 s; without it, a scan of the whole outbox.
     """
     CREATE TABLE outbox_new (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -63,5 +66,7 @@ MIGRATIONS = (
     CREATE UNIQUE INDEX outbox_band_counter ON outbox (band_id, counter) WHERE kind = 'frame';
     CREATE INDEX outbox_order ON outbox (priority, id);
     CREATE INDEX outbox_event_seq ON outbox (counter) WHERE kind = 'event';
+    CREATE INDEX outbox_waiting ON outbox (priority, id) WHERE published_at IS NULL;
+    CREATE INDEX outbox_published ON outbox (published_at) WHERE published_at IS NOT NULL;
     """,
 )

@@ -3,6 +3,9 @@
 Two windows: at most `window` messages handed to paho without a PUBACK (paho's own queue never
 grows), and at most `unreceipted` entries published but not yet receipted by the cloud (the
 backlog queued for the cloud stays bounded; a slow cloud slows the hub instead of burying it).
+Urgent entries (SOS, forged-frame alarms, tamper) are outside the second window, and bulk
+entries leave an eighth of paho's window free, so an SOS or the hub's status never waits
+behind bulk frames on the hub's one socket.
 """
 
 from __future__ import annotations
@@ -11,18 +14,23 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from hub import policy
 from hub.outbox import Outbox, Row
 from protocol import envelope, receipts, topics
 
 
+def urgent(row: Row) -> bool:
+    """SOS, forged-frame alarms and tamper: never held back by the bulk window."""
+    return row.priority <= policy.PRIORITY_TAMPER
+
+
 def payload_of(row: Row, hub_id: int) -> tuple[str, bytes]:
-    """(topic, payload) for an outbox entry: envelope + frame, or the event's JSON."""
+    """(topic, payload) of an entry: envelope + frame on `up` (`urgent`: SOS, tamper), or JSON."""
     if row.kind == "event":
         return topics.events(hub_id), row.payload
     flags = row.flags | (envelope.FLAG_FROM_OUTBOX if row.held else 0)
-    return topics.up(hub_id), envelope.wrap(
-        hub_id, row.received_at_ms, row.rssi, row.payload, flags
-    )
+    topic = topics.urgent(hub_id) if urgent(row) else topics.up(hub_id)
+    return topic, envelope.wrap(hub_id, row.received_at_ms, row.rssi, row.payload, flags)
 
 
 class Pump:
@@ -45,6 +53,7 @@ class Pump:
         self.store = store
         self._publish = publish
         self.window = window
+        self.reserve = window // 8  # paho slots bulk entries leave free (status, SOS)
         self.unreceipted = unreceipted
         self.receipt_timeout_s = receipt_timeout_s
         self._receipt_wait = receipt_timeout_s  # grows while no receipt comes at all
@@ -60,12 +69,17 @@ class Pump:
         if not self.connected:
             return
         with_paho = len(self.inflight)
-        unreceipted = with_paho + len(self._acked) + self.store.awaiting()
-        room = min(self.window - with_paho, self.unreceipted - unreceipted)
+        room = self.window - with_paho
         if room <= 0:
             return
+        unreceipted = with_paho + len(self._acked) + self.store.awaiting()
+        bulk = min(room - self.reserve, self.unreceipted - unreceipted)
         skip = set(self.inflight.values()) | set(self._acked)
         for row in self.store.next_rows(room, skip):
+            if not urgent(row):  # urgent entries come first (outbox order), bulk after them
+                if bulk <= 0:
+                    break
+                bulk -= 1
             topic, payload = payload_of(row, self.hub_id)
             mid = self._publish(topic, payload)
             if mid is None:

@@ -9,6 +9,11 @@ def up(hub_id):
     return "%s/hubs/%d/up" % (PREFIX, hub_id)
 
 
+def urgent(hub_id):
+    """Hub -> cloud: an SOS or tamper frame, enveloped as on `up`; the cloud reads it first."""
+    return "%s/hubs/%d/urgent" % (PREFIX, hub_id)
+
+
 def status(hub_id):
     """Hub -> cloud: retained JSON status; the hub's last will sets online false."""
     return "%s/hubs/%d/status" % (PREFIX, hub_id)
@@ -49,6 +54,7 @@ HUB_DOWN_FILTER = PREFIX + "/hubs/%d/down/+"
 HUB_RECEIPTS_FILTER = PREFIX + "/hubs/%d/receipts"
 HUB_BANDS_FILTER = PREFIX + "/hubs/%d/bands/+"
 CLOUD_UP_FILTER = PREFIX + "/hubs/+/up"
+CLOUD_URGENT_FILTER = PREFIX + "/hubs/+/urgent"
 CLOUD_STATUS_FILTER = PREFIX + "/hubs/+/status"
 CLOUD_EVENTS_FILTER = PREFIX + "/hubs/+/events"
 CLOUD_PRESENCE_FILTER = PREFIX + "/hubs/+/presence"

@@ -115,6 +115,7 @@ class CloudSide:
         self.client.on_connect = lambda c, *_: c.subscribe(
             [
                 (topics.CLOUD_UP_FILTER, 1),
+                (topics.CLOUD_URGENT_FILTER, 1),
                 (topics.CLOUD_STATUS_FILTER, 1),
                 (topics.CLOUD_EVENTS_FILTER, 1),
                 (topics.CLOUD_PRESENCE_FILTER, 1),
@@ -138,7 +139,7 @@ class CloudSide:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         with self._changed:
-            if msg.topic.endswith("/up"):
+            if msg.topic.endswith(("/up", "/urgent")):
                 try:
                     hub_id, at, rssi, flags, raw = envelope.unwrap(msg.payload)
                     self._receipt(msg.topic, [receipts.frame_key(raw)], [])

@@ -222,16 +222,22 @@ class _FakePaho:
         return out
 
 
+def _fake_pump(
+    tmp_path: Path, band: LoadBand, frames: int, window: int, **kw: float
+) -> tuple[ob.Outbox, _FakePaho, asyncio.AbstractEventLoop, Pump]:
+    """An outbox with a band's activity frames and a pump onto a fake paho (close the loop)."""
+    box = ob.Outbox(tmp_path / "hub.db")
+    _store(box, [band.make("activity") for _ in range(frames)])
+    paho = _FakePaho()
+    loop = asyncio.new_event_loop()
+    return box, paho, loop, Pump(HUB, box, paho, window, loop, **kw)  # type: ignore[arg-type]
+
+
 def test_the_receipt_window_bounds_what_awaits_the_cloud_and_receipts_open_it(
     tmp_path: Path,
 ) -> None:
-    band = LoadBand(6)
-    box = ob.Outbox(tmp_path / "hub.db")
-    _store(box, [band.make("activity") for _ in range(20)])
-    paho = _FakePaho()
-    loop = asyncio.new_event_loop()
+    box, paho, loop, pump = _fake_pump(tmp_path, LoadBand(6), 20, 4, unreceipted=6)
     try:
-        pump = Pump(HUB, box, paho, 4, loop, unreceipted=6)
         pump.up()
         assert len(paho.sent) == 4  # the paho window
         for mid in range(1, 5):
@@ -332,3 +338,32 @@ def test_a_broker_killed_before_its_autosave_loses_nothing_it_acknowledged(tmp_p
     assert not lost
     assert [r["counter"] for r in rows] == list(range(1, len(raws) + 1))  # each stored once
     assert box.depth() == 0 and box.awaiting() == 0
+
+
+def test_sos_and_tamper_pass_a_full_receipt_window_on_their_own_topic(tmp_path: Path) -> None:
+    band = LoadBand(8)
+    box, paho, loop, pump = _fake_pump(tmp_path, band, 30, 16, unreceipted=16)
+    try:
+        pump.up()
+        assert len(paho.sent) == 14  # bulk leaves an eighth of paho's window free
+        for mid in range(1, 15):
+            pump.published(mid)
+        loop.run_until_complete(asyncio.sleep(0))
+        assert len(paho.sent) == 16  # 14 awaiting receipts + 2: the receipt window is full
+        for mid in (15, 16):
+            pump.published(mid)
+        loop.run_until_complete(asyncio.sleep(0))
+        assert box.awaiting() == 16 and len(paho.sent) == 16
+        # The cloud is behind; a wearer presses SOS and another opens the strap.
+        urgent = [
+            band.make("sos", {"sos_id": 1, "reason": 1}),
+            band.make("tamper", {"event": 1, "strap_closed": 0, "on_skin": 1}),
+        ]
+        _store(box, urgent)
+        pump.fill()
+        assert len(paho.sent) == 18
+        assert [t for t, _p in paho.sent[16:]] == [topics.urgent(HUB)] * 2
+        assert [envelope.unwrap(p)[4] for _t, p in paho.sent[16:]] == urgent
+        assert all(t == topics.up(HUB) for t, _p in paho.sent[:16])
+    finally:
+        loop.close()
