@@ -336,6 +336,11 @@ class Outbox(Downlinks):
         """Frames the hub still holds, waiting or awaiting a receipt (events not counted)."""
         return self._frames
 
+    def frame_keys(self) -> set[tuple[int, int]]:
+        """(band_id, counter) of every frame still held, for a final account."""
+        rows = self.db.execute("SELECT band_id, counter FROM outbox WHERE kind = 'frame'")
+        return {(int(b), int(c)) for b, c in rows}
+
     def awaiting(self) -> int:
         """Entries (frames and events) the broker acknowledged and the cloud has not receipted."""
         return self._awaiting

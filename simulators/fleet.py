@@ -134,6 +134,7 @@ class Fleet:
             for stream in streams:
                 stream.stop()
             watcher.stop()
+            at_hubs = {k for hub in self.hubs.values() for k in hub.store.frame_keys()}
             await self._stop_hubs()
             cloud.stop()
             observed = Observed(
@@ -141,6 +142,7 @@ class Fleet:
                 plan=self.plan,
                 bands=self.bands,
                 hub_stats={h: dict(hub.store.stats) for h, hub in self.hubs.items()},
+                at_hubs=at_hubs,
                 acks_lost=sum(h.radio.acks_lost for h in self.hubs.values()),
                 db_path=data / "sqjz.db",
                 committed=watcher.seen,

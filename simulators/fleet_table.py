@@ -26,6 +26,7 @@ def render(r: dict[str, Any]) -> str:
         ("网关确认 / acknowledged by hubs", f"{f['acknowledged_by_hubs']:,}"),
         ("云端接收 / accepted by the cloud", f"{f['accepted']:,}"),
         ("丢失 / lost", f"{f['lost']}"),
+        ("排空未完 / still in hub outboxes at the end", f"{f['still_at_hubs']:,}"),
         ("字节不符 / stored with other bytes", f"{f['stored_with_other_bytes']}"),
         (
             "重复 / stored by two hubs -> folded by the cloud",

@@ -41,6 +41,7 @@ def run(tmp_path: Path, scenario: str, **given: Any) -> dict[str, Any]:
     assert frames["stored_with_other_bytes"] == 0
     assert frames["stored_not_signed_by_a_band"] == 0
     assert frames["still_on_bands"] == 0 and report["time"]["drained"], report["time"]
+    assert frames["still_at_hubs"] == 0, frames
     assert frames["accepted"] == frames["sent"] > 0
     return report
 

@@ -35,6 +35,19 @@ def test_unique_on_band_and_counter_duplicate_and_conflict(tmp_path: Path) -> No
     assert box.depth() == 2
 
 
+def test_frame_keys_name_every_frame_held_and_no_event(tmp_path: Path) -> None:
+    box = ob.Outbox(tmp_path / "o.db")
+    _add(box, 7, 1)
+    _add(box, 7, 2, SOS)
+    _add(box, 9, 4, BEAT)
+    with box.batch():
+        box.add_event({"kind": "forged"}, 1, 1000)
+    assert box.frame_keys() == {(7, 1), (7, 2), (9, 4)}
+    first = box.next_rows(1)[0]
+    box.receipted([_receipt_of(first)], [])
+    assert box.frame_keys() == {(7, 1), (9, 4)}
+
+
 def test_sos_first_then_priority_then_arrival(tmp_path: Path) -> None:
     box = ob.Outbox(tmp_path / "o.db")
     _add(box, 1, 1, BEAT)
