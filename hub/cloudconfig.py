@@ -143,17 +143,27 @@ def with_band(
 ) -> CloudConfig:
     """One band's record applied: added, changed, or (None) removed; `current` itself if the
     record changes nothing (the broker sends every retained record again on each connect)."""
+    return with_bands(current, hub_id, {band_id: entry})
+
+
+def with_bands(
+    current: CloudConfig | None, hub_id: int, entries: dict[int, BandEntry | None]
+) -> CloudConfig:
+    """Many bands' records applied with one copy (a reconnect brings one record per band)."""
     cfg = current or CloudConfig(version=0, issued_at=0, hub_id=hub_id)
-    if entry is not None and entry.generation < cfg.generation:
-        return cfg  # a leftover of an earlier publication, e.g. a broker restored from backup
-    if cfg.bands.get(band_id) == entry:
-        return cfg
-    bands = dict(cfg.bands)
-    if entry is None:
-        bands.pop(band_id, None)
-    else:
-        bands[band_id] = entry
-    return replace(cfg, bands=bands)
+    bands: dict[int, BandEntry] | None = None
+    for band_id, entry in entries.items():
+        if entry is not None and entry.generation < cfg.generation:
+            continue  # a leftover of an earlier publication, e.g. a broker restored from backup
+        if cfg.bands.get(band_id) == entry:
+            continue
+        if bands is None:
+            bands = dict(cfg.bands)
+        if entry is None:
+            bands.pop(band_id, None)
+        else:
+            bands[band_id] = entry
+    return cfg if bands is None else replace(cfg, bands=bands)
 
 
 def without_bands(current: CloudConfig | None) -> CloudConfig | None:

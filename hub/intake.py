@@ -65,6 +65,14 @@ class Intake:
         """Replace the keyring with the keys of the config just applied."""
         self.keyring = Keyring(keys)
 
+    def update_keys(self, keys: dict[int, bytes | None]) -> None:
+        """Add, replace or (None) remove the keys of some bands."""
+        for band_id, public in keys.items():
+            if public is None:
+                self.keyring.remove(band_id)
+            elif self.keyring.get(band_id) != public:
+                self.keyring.add(band_id, public)
+
     def process(self, items: list[Heard], now: float) -> list[Outcome]:
         """Judge a batch in one transaction (one fsync); outcomes are in the same order."""
         held = not self.uplink_up()

@@ -51,6 +51,8 @@ class HubService:
         self._downlink_bands: set[int] = set()
         self._bumble: Any = None
         self._save_scheduled = False
+        self._records: dict[int, bytes] = {}  # band records waiting to be applied together
+        self._records_scheduled = False
         self._last_presence = clock()
         self._stop = asyncio.Event()
         self.started = asyncio.Event()
@@ -69,33 +71,69 @@ class HubService:
             with contextlib.suppress(cloudconfig.ConfigError):
                 self._apply(cloudconfig.parse(saved.encode(), self.hub_id))
 
-    def _apply(self, cfg: cloudconfig.CloudConfig | None) -> None:
+    def _apply(self, cfg: cloudconfig.CloudConfig | None, changed: set[int] | None = None) -> None:
+        before = self.cloud
         self.cloud = cfg
-        self.intake.set_keys(cfg.keys() if cfg else {})
+        if changed is None or before is None or cfg is None:
+            self.intake.set_keys(cfg.keys() if cfg else {})
+            return
+        # Only the bands these records touched: a full keyring parses every key again.
+        self.intake.update_keys(
+            {b: cfg.bands[b].public_key if b in cfg.bands else None for b in changed}
+        )
 
-    def _on_config(self, payload: bytes, band_id: int | None = None) -> None:
-        """A settings record, or (band_id given) one band's record; empty removes the band."""
+    def _on_band_record(self, payload: bytes, band_id: int) -> None:
+        # A reconnect brings one retained record per band at once: apply them together, once.
+        self._records[band_id] = payload
+        if not self._records_scheduled:
+            self._records_scheduled = True
+            asyncio.get_running_loop().call_soon(self._apply_records)
+
+    def _apply_records(self) -> None:
+        self._records_scheduled = False
+        records, self._records = self._records, {}
+        entries: dict[int, cloudconfig.BandEntry | None] = {}
+        for band_id, payload in records.items():
+            try:
+                entries[band_id] = cloudconfig.parse_band(payload, band_id)
+            except cloudconfig.ConfigError as exc:
+                log.warning("config refused", extra={"error": str(exc)})
+                self.intake.event(
+                    "config_refused", self.clock(), code="bad_config", detail=str(exc)
+                )
+        cfg = cloudconfig.with_bands(self.cloud, self.hub_id, entries)
+        for band_id, entry in entries.items():
+            before = self.cloud.bands.get(band_id) if self.cloud else None
+            if (
+                entry
+                and before
+                and cfg.bands.get(band_id) is entry
+                and entry.key_epoch != before.key_epoch
+            ):
+                # A new key restarts the band's counter (protocol/README.md §6.1).
+                self.intake.windows.pop(band_id, None)
+        self._applied(cfg, set(entries))
+
+    def _on_config(self, payload: bytes) -> None:
+        """A settings record (band records go through _on_band_record)."""
         try:
-            if band_id is not None:
-                entry = cloudconfig.parse_band(payload, band_id)
-                cfg = cloudconfig.with_band(self.cloud, self.hub_id, band_id, entry)
-                before = self.cloud.bands.get(band_id) if self.cloud else None
-                if entry and before and entry.key_epoch != before.key_epoch:
-                    # A new key restarts the band's counter (protocol/README.md §6.1).
-                    self.intake.windows.pop(band_id, None)
-            else:
-                cfg = cloudconfig.parse(payload, self.hub_id)
-                if not cloudconfig.newer(self.cloud, cfg):
-                    return
-                cfg = cloudconfig.with_settings(self.cloud, cfg)
+            cfg = cloudconfig.parse(payload, self.hub_id)
+            if not cloudconfig.newer(self.cloud, cfg):
+                return
+            cfg = cloudconfig.with_settings(self.cloud, cfg)
         except cloudconfig.ConfigError as exc:
             log.warning("config refused", extra={"error": str(exc)})
             self.intake.event("config_refused", self.clock(), code="bad_config", detail=str(exc))
             return
+        self._applied(cfg, None)
+        log.info("config applied", extra={"version": cfg.version, "bands": len(cfg.bands)})
+
+    def _applied(self, cfg: cloudconfig.CloudConfig, changed: set[int] | None) -> None:
         if cfg is self.cloud:
             return
-        gone = self.cloud is not None and len(cfg.bands) < len(self.cloud.bands)
-        self._apply(cfg)
+        old = self.cloud.bands if self.cloud is not None else {}
+        gone = any(b not in cfg.bands for b in (old if changed is None else changed) if b in old)
+        self._apply(cfg, changed)
         # A removal is saved at once (the broker will not send it again); additions and
         # changes come back as retained records after a crash, so a burst is saved once.
         if gone:
@@ -103,8 +141,6 @@ class HubService:
         elif not self._save_scheduled:
             self._save_scheduled = True
             asyncio.get_running_loop().call_later(1.0, self._save_config)
-        if band_id is None:
-            log.info("config applied", extra={"version": cfg.version, "bands": len(cfg.bands)})
 
     def _save_config(self) -> None:
         self._save_scheduled = False
@@ -205,7 +241,7 @@ class HubService:
             return
         record_of = topics.band_of_record(topic)
         if record_of is not None:
-            self._on_config(payload, record_of)
+            self._on_band_record(payload, record_of)
             return
         band_id = topics.band_of_down(topic)
         if band_id is None or not payload:

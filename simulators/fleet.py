@@ -221,12 +221,16 @@ class Fleet:
             self._tasks.add(task)
         stack.push_async_callback(self._stop_hubs)  # also on Ctrl-C: hubs stop before the broker
         self.say(f"启动网关 / {len(self.hubs)} hubs connecting, waiting for the cloud's config")
-        deadline = time.monotonic() + 120
+        # Every hub takes one retained record per band (docs/mqtt.md): 200,000 for 10,000 bands
+        # and 20 hubs, which one process of hubs takes minutes to read.
+        t0 = time.monotonic()
+        deadline = t0 + 120 + len(self.bands) * len(self.hubs) / 500
         while not all(h.has_config(len(self.bands)) for h in self.hubs.values()):
             if time.monotonic() > deadline:
                 missing = [h for h, hub in self.hubs.items() if not hub.has_config(len(self.bands))]
                 raise RuntimeError(f"hubs {missing} did not receive the cloud's config")
             await asyncio.sleep(0.1)
+        self.say(f"网关配置 / config at every hub after {time.monotonic() - t0:.0f} s")
         for band in self.bands.values():
             for hub_id in band.reach:
                 self.hubs[hub_id].radio.arrive(band)
