@@ -116,6 +116,8 @@ class HubService:
 
     def _on_config(self, payload: bytes) -> None:
         """A settings record (band records go through _on_band_record)."""
+        if self._records:
+            self._apply_records()  # records that came first are applied first
         try:
             cfg = cloudconfig.parse(payload, self.hub_id)
             if not cloudconfig.newer(self.cloud, cfg):
