@@ -35,6 +35,10 @@ CONTROL_FILTERS = (
 FRAMES = ("urgent", "up")  # topic kinds that carry frames, in the order they are ingested
 
 Item = tuple[int, int, paho.Client, paho.MQTTMessage]  # (0 control | 1 bulk, arrival, client, msg)
+# paho numbers messages 1..65535 and keys what it holds by that number: once more than that
+# wait in it, a new message overwrites an old one and the inflight count goes wrong, so the
+# publishing stops for good (seen: 120,000 retained band records at a cloud connect).
+WINDOW = 8192
 
 
 def _kind(topic: str) -> str:
@@ -57,6 +61,7 @@ class MqttWorker:
         tls_ca: str | None = None,
         batch: int = 500,
         linger_s: float = 0.005,
+        window: int = WINDOW,
     ) -> None:
         self.on_up, self.on_other, self.on_connected = on_up, on_other, on_connected
         self.batch, self.linger_s = batch, linger_s
@@ -64,6 +69,7 @@ class MqttWorker:
         self.client = self._client(client_id, username, password, tls_ca)  # bulk; publishes
         self.control = self._client(client_id + "-control", username, password, tls_ca)
         self.client.on_connect = self._on_connect
+        self.client.on_publish = self._on_publish
         self.control.on_connect = self._on_control_connect
         self._queue: queue.PriorityQueue[Item] = queue.PriorityQueue()
         self._arrival = itertools.count()
@@ -71,6 +77,15 @@ class MqttWorker:
         self.control.on_message = lambda c, _u, m: self._queue.put((0, next(self._arrival), c, m))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._resync_thread: threading.Thread | None = None
+        self._resync = threading.Event()  # a bulk connect happened: on_connected is due
+        self.window = window
+        self._outstanding: set[int] = set()  # mids paho holds until their PUBACK
+        self._held = 0  # those, and publishes being handed to paho
+        self._room = threading.Condition()
+        self.most_outstanding = 0
+        self._early: dict[int, bool] = {}
+        self.dropped = 0  # publishes given up when the window stayed full
         self.connected = threading.Event()  # both sessions subscribed
         self.bulk_connected = threading.Event()
         self.control_connected = threading.Event()
@@ -102,19 +117,63 @@ class MqttWorker:
             client.loop_start()
         self._thread = threading.Thread(target=self._run, name="sqjz-ingest", daemon=True)
         self._thread.start()
+        self._resync_thread = threading.Thread(
+            target=self._resyncs, name="sqjz-resync", daemon=True
+        )
+        self._resync_thread.start()
 
     def stop(self) -> None:
         """Stop after the batch in hand."""
         self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=10)
+        with self._room:
+            self._room.notify_all()
+        for thread in (self._thread, self._resync_thread):
+            if thread:
+                thread.join(timeout=10)
         for client in (self.client, self.control):
             client.disconnect()
             client.loop_stop()
 
-    def publish(self, topic: str, payload: bytes | str, retain: bool = False) -> None:
-        """QoS 1 publish; paho keeps it queued while the broker is away."""
-        self.client.publish(topic, payload, qos=topics.QOS, retain=retain)
+    def publish(
+        self, topic: str, payload: bytes | str, retain: bool = False, timeout: float = 60.0
+    ) -> bool:
+        """QoS 1 publish, waiting while `window` messages await their PUBACK (paho keeps them
+        queued while the broker is away); False if it was given up after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._room:
+            while self._held >= self.window and not self._stop.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.dropped += 1
+                    log.warning("MQTT publish to %s given up: %d await PUBACK", topic, self._held)
+                    return False
+                self._room.wait(min(left, 1.0))
+            self._held += 1
+        # Not under the lock: paho calls on_publish holding its own lock, which publish takes.
+        info = self.client.publish(topic, payload, qos=topics.QOS, retain=retain)
+        with self._room:
+            self.most_outstanding = max(self.most_outstanding, self._held)
+            if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
+                self._release()
+                self.dropped += 1
+                return False
+            if self._early.pop(info.mid, False):  # its PUBACK came before this line
+                self._release()
+            else:
+                self._outstanding.add(info.mid)
+        return True
+
+    def _release(self) -> None:
+        self._held -= 1
+        self._room.notify()
+
+    def _on_publish(self, _c: paho.Client, _u: Any, mid: int, _r: Any, _p: Any) -> None:
+        with self._room:
+            if mid in self._outstanding:
+                self._outstanding.discard(mid)
+                self._release()
+            else:
+                self._early[mid] = True
 
     def _on_connect(self, client: paho.Client, _ud: Any, _flags: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
@@ -124,11 +183,20 @@ class MqttWorker:
         self.bulk_connected.set()
         if self.control_connected.is_set():
             self.connected.set()
-        if self.on_connected:
-            try:
-                self.on_connected()
-            except Exception:
-                log.exception("on_connected hook failed")
+        # Not here: the hook publishes (a resync is one record per band per hub), and waiting
+        # for PUBACKs on paho's own thread would wait forever.
+        self._resync.set()
+
+    def _resyncs(self) -> None:
+        while not self._stop.is_set():
+            if not self._resync.wait(0.2):
+                continue
+            self._resync.clear()
+            if self.on_connected:
+                try:
+                    self.on_connected()
+                except Exception:
+                    log.exception("on_connected hook failed")
 
     def _on_control_connect(
         self, client: paho.Client, _ud: Any, _flags: Any, reason: Any, _p: Any

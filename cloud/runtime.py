@@ -64,10 +64,12 @@ class Runtime:
 
     # Publishing to hubs ------------------------------------------------------------------
 
-    def publish(self, topic: str, payload: bytes | str, retain: bool = False) -> None:
-        """Publish if the MQTT worker runs (it queues while the broker is away)."""
-        if self.mqtt is not None:
-            self.mqtt.publish(topic, payload, retain=retain)
+    def publish(self, topic: str, payload: bytes | str, retain: bool = False) -> bool:
+        """Publish if the MQTT worker runs (it queues while the broker is away); False if the
+        worker gave it up (its window stayed full)."""
+        if self.mqtt is None:
+            return True
+        return bool(self.mqtt.publish(topic, payload, retain=retain))
 
     def publish_configs(self) -> int:
         """Publish what changed in the hubs' retained records since the last publication."""
@@ -123,7 +125,11 @@ class Runtime:
             # have lost retained records, everything is published again anyway.
             self._published = want
             for topic, payload in out:
-                self.publish(topic, payload, retain=True)
+                if self.publish(topic, payload, retain=True) is False:
+                    # The broker has been away a long while: the next connect's resync, or
+                    # the next publication, sends everything again.
+                    self._published = None
+                    break
         return len(out)
 
     def close(self) -> None:

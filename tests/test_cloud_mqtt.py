@@ -69,3 +69,77 @@ def test_status_and_sos_are_handled_while_a_backlog_of_frames_waits(mosquitto: M
     # Published after the whole backlog, handled right after the batch in hand.
     assert seen["status"] < BACKLOG // 4, seen
     assert seen["urgent"] < BACKLOG // 4, seen
+
+
+def _subscriber(port: int, pattern: str) -> tuple[paho.Client, set[str]]:
+    got: set[str] = set()
+    ready = threading.Event()
+    sub = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="watcher")
+    sub.on_message = lambda _c, _u, m: got.add(m.topic)
+    sub.on_subscribe = lambda *_a: ready.set()
+    sub.connect("127.0.0.1", port)
+    sub.subscribe(pattern, qos=1)
+    sub.loop_start()
+    _wait(ready)
+    return sub, got
+
+
+def test_a_burst_of_more_publishes_than_paho_has_message_ids_arrives_whole(
+    mosquitto: Mosquitto,
+) -> None:
+    # paho numbers messages 1..65535: unbounded, the 65,536th held message overwrote the first
+    # and publishing stopped for good (a 6,000-band x 20-hub resync at a cloud connect).
+    count = 70_000
+    sub, got = _subscriber(mosquitto.port, "sqjz/v1/hubs/1/bands/+")
+    worker = MqttWorker("127.0.0.1", mosquitto.port, "sqjz-cloud-test", lambda _b: None, print)
+    worker.start()
+    try:
+        _wait(worker.connected)
+        for band in range(count):
+            assert worker.publish(topics.band(1, band), b"x")
+        _wait(None, lambda: len(got) == count, timeout=120)
+    finally:
+        worker.stop()
+        sub.disconnect()
+        sub.loop_stop()
+    assert worker.most_outstanding <= worker.window
+    assert worker.dropped == 0
+
+
+def test_publish_waits_for_room_and_gives_up_with_a_clear_count() -> None:
+    from simulators.broker import free_port
+
+    # No broker: paho queues what it is handed; the window bounds how much.
+    worker = MqttWorker("127.0.0.1", free_port(), "sqjz-cloud-test", print, print, window=5)
+    worker.start()
+    try:
+        assert all(worker.publish(topics.band(1, b), b"x") for b in range(5))
+        t0 = time.monotonic()
+        assert not worker.publish(topics.band(1, 5), b"x", timeout=0.3)
+        assert time.monotonic() - t0 >= 0.3
+        assert worker.dropped == 1
+    finally:
+        worker.stop()
+
+
+def test_the_connect_hook_runs_off_paho_thread_so_it_may_publish_past_the_window(
+    mosquitto: Mosquitto,
+) -> None:
+    sub, got = _subscriber(mosquitto.port, "sqjz/v1/hubs/2/bands/+")
+    worker: MqttWorker
+
+    def resync() -> None:  # as Runtime.resync_configs: many records, from the hook
+        for band in range(200):
+            worker.publish(topics.band(2, band), b"x", retain=True, timeout=30)
+
+    worker = MqttWorker(
+        "127.0.0.1", mosquitto.port, "sqjz-cloud-test", print, print, on_connected=resync, window=8
+    )
+    worker.start()
+    try:
+        _wait(None, lambda: len(got) == 200)
+    finally:
+        worker.stop()
+        sub.disconnect()
+        sub.loop_stop()
+    assert worker.dropped == 0 and worker.most_outstanding <= 8
