@@ -8,7 +8,6 @@ import importlib
 import json
 import logging
 import signal
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import hub
 from hub import cloudconfig
 from hub.ble import Radio
+from hub.cloudrecords import CloudRecords
 from hub.config import HubSettings
 from hub.health import HealthServer
 from hub.intake import Heard, Intake, Outcome
@@ -27,7 +27,6 @@ from hub.uplink import Uplink
 from protocol import receipts, topics
 
 log = logging.getLogger("sqjz.hub")
-CONFIG_KEY = "cloud_config"
 
 
 class HubService:
@@ -44,15 +43,11 @@ class HubService:
         self.hub_id = settings.id
         self.clock = clock
         self._backends = (scanner_backend, client_backend)
-        self.cloud: cloudconfig.CloudConfig | None = None
         self.presence = Presence(self._presence_allowed)
         self._pending: list[tuple[Heard, asyncio.Future[Outcome]]] = []
         self._drain_scheduled = False
         self._downlink_bands: set[int] = set()
         self._bumble: Any = None
-        self._save_scheduled = False
-        self._records: dict[int, bytes] = {}  # band records waiting to be applied together
-        self._records_scheduled = False
         self._last_presence = clock()
         self._stop = asyncio.Event()
         self.started = asyncio.Event()
@@ -61,95 +56,13 @@ class HubService:
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         self.store = Outbox(settings.db_path, settings.outbox.limits(), settings.outbox.synchronous)
         self.intake = Intake(self.hub_id, self.store, self._presence_allowed, self._uplink_up)
-        self._load_saved_config()
+        self.records = CloudRecords(self.hub_id, self.store, self.intake, clock)
+        self.records.load_saved()
 
-    # -- configuration from the cloud ---------------------------------------------------------
-
-    def _load_saved_config(self) -> None:
-        saved = self.store.get_meta(CONFIG_KEY)
-        if saved is not None:
-            with contextlib.suppress(cloudconfig.ConfigError):
-                self._apply(cloudconfig.parse(saved.encode(), self.hub_id))
-
-    def _apply(self, cfg: cloudconfig.CloudConfig | None, changed: set[int] | None = None) -> None:
-        before = self.cloud
-        self.cloud = cfg
-        if changed is None or before is None or cfg is None:
-            self.intake.set_keys(cfg.keys() if cfg else {})
-            return
-        # Only the bands these records touched: a full keyring parses every key again.
-        self.intake.update_keys(
-            {b: cfg.bands[b].public_key if b in cfg.bands else None for b in changed}
-        )
-
-    def _on_band_record(self, payload: bytes, band_id: int) -> None:
-        # A reconnect brings one retained record per band at once: apply them together, once.
-        self._records[band_id] = payload
-        if not self._records_scheduled:
-            self._records_scheduled = True
-            asyncio.get_running_loop().call_soon(self._apply_records)
-
-    def _apply_records(self) -> None:
-        self._records_scheduled = False
-        records, self._records = self._records, {}
-        entries: dict[int, cloudconfig.BandEntry | None] = {}
-        for band_id, payload in records.items():
-            try:
-                entries[band_id] = cloudconfig.parse_band(payload, band_id)
-            except cloudconfig.ConfigError as exc:
-                log.warning("config refused", extra={"error": str(exc)})
-                self.intake.event(
-                    "config_refused", self.clock(), code="bad_config", detail=str(exc)
-                )
-        cfg = cloudconfig.with_bands(self.cloud, self.hub_id, entries)
-        for band_id, entry in entries.items():
-            before = self.cloud.bands.get(band_id) if self.cloud else None
-            if (
-                entry
-                and before
-                and cfg.bands.get(band_id) is entry
-                and entry.key_epoch != before.key_epoch
-            ):
-                # A new key restarts the band's counter (protocol/README.md §6.1).
-                self.intake.windows.pop(band_id, None)
-        self._applied(cfg, set(entries))
-
-    def _on_config(self, payload: bytes) -> None:
-        """A settings record (band records go through _on_band_record)."""
-        if self._records:
-            self._apply_records()  # records that came first are applied first
-        try:
-            cfg = cloudconfig.parse(payload, self.hub_id)
-            if not cloudconfig.newer(self.cloud, cfg):
-                return
-            cfg = cloudconfig.with_settings(self.cloud, cfg)
-        except cloudconfig.ConfigError as exc:
-            log.warning("config refused", extra={"error": str(exc)})
-            self.intake.event("config_refused", self.clock(), code="bad_config", detail=str(exc))
-            return
-        self._applied(cfg, None)
-        log.info("config applied", extra={"version": cfg.version, "bands": len(cfg.bands)})
-
-    def _applied(self, cfg: cloudconfig.CloudConfig, changed: set[int] | None) -> None:
-        if cfg is self.cloud:
-            return
-        old = self.cloud.bands if self.cloud is not None else {}
-        gone = any(b not in cfg.bands for b in (old if changed is None else changed) if b in old)
-        self._apply(cfg, changed)
-        # A removal is saved at once (the broker will not send it again); additions and
-        # changes come back as retained records after a crash, so a burst is saved once.
-        if gone:
-            self._save_config()
-        elif not self._save_scheduled:
-            self._save_scheduled = True
-            asyncio.get_running_loop().call_later(1.0, self._save_config)
-
-    def _save_config(self) -> None:
-        self._save_scheduled = False
-        # Closed at stop: what was not saved comes back as retained records.
-        with contextlib.suppress(sqlite3.ProgrammingError):
-            if self.cloud is not None:
-                self.store.set_meta(CONFIG_KEY, cloudconfig.dump(self.cloud).decode())
+    @property
+    def cloud(self) -> cloudconfig.CloudConfig | None:
+        """The cloud's config in force (None until one arrived or was saved)."""
+        return self.records.cloud
 
     def _presence_allowed(self, band_id: int, now: float) -> bool:
         return self.cloud is not None and self.cloud.presence_allowed(band_id, now)
@@ -217,10 +130,10 @@ class HubService:
 
     def _on_connect(self, session_present: bool) -> None:
         self.uplink_state = "connected"
-        if not session_present and self.cloud is not None:
+        if not session_present:
             # A new session missed every removal queued for the old one: keep only what the
             # broker's retained records (sent again now) say. Unknown bands are forwarded.
-            self._apply(cloudconfig.without_bands(self.cloud))
+            self.records.forget_bands()
         log.info("uplink connected", extra={"session_present": session_present})
         self._publish_status()
         self.pump.up()
@@ -239,11 +152,11 @@ class HubService:
                 log.warning("receipt refused", extra={"error": str(exc)})
             return
         if topic == topics.config(self.hub_id):
-            self._on_config(payload)
+            self.records.settings_record(payload)
             return
         record_of = topics.band_of_record(topic)
         if record_of is not None:
-            self._on_band_record(payload, record_of)
+            self.records.band_record(payload, record_of)
             return
         band_id = topics.band_of_down(topic)
         if band_id is None or not payload:
@@ -403,8 +316,7 @@ class HubService:
 
     def stop(self) -> None:
         """Ask run() to finish."""
-        if self._save_scheduled:
-            self._save_config()
+        self.records.flush()
         self._stop.set()
 
     def install_signal_handlers(self) -> None:

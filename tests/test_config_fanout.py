@@ -21,7 +21,7 @@ from cloud.app import start_workers
 from cloud.domain.roles import SYSTEM
 from cloud.services import devices
 from cloud.testkit import BandSim, County
-from hub.service import CONFIG_KEY
+from hub.cloudrecords import CONFIG_KEY
 from protocol import topics
 from simulators.broker import Mosquitto
 from simulators.fleet_hub import FleetHub, hub_settings
@@ -77,11 +77,11 @@ def test_hubs_learn_forget_catch_up_and_stop_presence(tmp_path: Path) -> None:
         published: list[tuple[str, Any]] = []
         real = county.rt.publish
 
-        def spy(topic: str, payload: Any, retain: bool = False) -> None:
+        def spy(topic: str, payload: Any, retain: bool = False) -> bool:
             published.append((topic, payload))
-            real(topic, payload, retain)
+            return real(topic, payload, retain)
 
-        county.rt.publish = spy  # type: ignore[method-assign]
+        county.rt.publish = spy
         try:
             devices.create_hub(
                 county.rt,

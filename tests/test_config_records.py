@@ -147,7 +147,7 @@ def test_a_new_key_epoch_restarts_the_hubs_replay_window(tmp_path: Path) -> None
         hub = HubService(hub_settings(12, str(tmp_path), 1883, "pw"))
 
         async def record(payload: bytes, band_id: int) -> None:
-            hub._on_band_record(payload, band_id)
+            hub.records.band_record(payload, band_id)
             await asyncio.sleep(0)  # records are applied together on the next turn
 
         await record(_record(7, 5), 7)
@@ -168,21 +168,21 @@ def test_a_burst_of_band_records_is_applied_once_and_keys_follow(tmp_path: Path)
     async def scenario() -> None:
         hub = HubService(hub_settings(12, str(tmp_path), 1883, "pw"))
         applied: list[int] = []
-        real = hub._apply
+        real = hub.records.apply
 
         def counting(cfg: Any, changed: Any = None) -> None:
             applied.append(len(cfg.bands) if cfg else 0)
             real(cfg, changed)
 
-        hub._apply = counting  # type: ignore[method-assign]
+        hub.records.apply = counting  # type: ignore[method-assign]
         for b in range(1, 301):
-            hub._on_band_record(_record(b, 5), b)
-        hub._on_band_record(b"", 300)  # the last word on a band wins: removed
-        hub._on_band_record(b"{not json", 301)  # refused, the others still applied
+            hub.records.band_record(_record(b, 5), b)
+        hub.records.band_record(b"", 300)  # the last word on a band wins: removed
+        hub.records.band_record(b"{not json", 301)  # refused, the others still applied
         await asyncio.sleep(0)
         assert applied == [299]
         assert len(hub.intake.keyring) == 299 and 300 not in hub.intake.keyring
-        hub._on_band_record(b"", 5)
+        hub.records.band_record(b"", 5)
         await asyncio.sleep(0)
         assert 5 not in hub.intake.keyring and len(hub.intake.keyring) == 298
         hub.store.close()
