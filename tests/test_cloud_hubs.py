@@ -158,3 +158,30 @@ def test_last_will_through_mosquitto_raises_and_return_resolves(mosquitto: Mosqu
         if hub is not None:
             hub.close()
         county.close()
+
+
+def test_a_hub_event_sent_again_after_a_lost_receipt_is_stored_once(county: County) -> None:
+    def event(seq: int, at: int, kind: str = "forged_frame") -> None:
+        body = {"hub_id": 12, "time": at, "kind": kind, "band_id": 7, "seq": seq}
+        devices.on_hub_message(county.rt, "events", 12, json.dumps(body).encode())
+
+    def reports() -> list[tuple[Any, ...]]:
+        rows = county.rt.store.q("SELECT kind, hub_seq, hub_time FROM reports WHERE hub_id = 12")
+        return [(r["kind"], r["hub_seq"], r["hub_time"]) for r in rows]
+
+    event(5, 1000)
+    event(5, 1000)  # the hub's receipt timeout ran out: the same event again
+    event(6, 1001)
+    event(5, 2000)  # seq 5 again at another time: the hub's database was wiped, a new event
+    devices.on_hub_message(county.rt, "events", 12, b'{"kind": "adapter_fault"}')  # no seq
+    devices.on_hub_message(county.rt, "events", 12, b'{"kind": "adapter_fault"}')
+    assert sorted(reports(), key=str) == sorted(
+        [
+            ("hub_forged_frame", 5, 1000),
+            ("hub_forged_frame", 6, 1001),
+            ("hub_forged_frame", 5, 2000),
+            ("hub_adapter_fault", None, None),
+            ("hub_adapter_fault", None, None),
+        ],
+        key=str,
+    )

@@ -184,7 +184,17 @@ def on_hub_message(rt: Runtime, kind: str, hub_id: int, payload: bytes) -> None:
 def _hub_event(rt: Runtime, hub_id: int, msg: dict[str, Any], now: int) -> None:
     s = rt.store
     band_id = msg.get("band_id") if isinstance(msg.get("band_id"), int) else None
+    # The hub republishes an event whose receipt it did not get; its seq and time name it
+    # (a hub whose database was wiped counts seq from 1 again, at other times).
+    seq, at_hub = msg.get("seq"), msg.get("time")
+    named = all(isinstance(v, int) and not isinstance(v, bool) for v in (seq, at_hub))
+    key = (seq, at_hub) if named else (None, None)
     with s.tx():
+        if key[0] is not None and s.one(
+            "SELECT 1 FROM reports WHERE hub_id = ? AND hub_seq = ? AND hub_time = ?",
+            (hub_id, *key),
+        ):
+            return
         s.insert(
             "reports",
             {
@@ -194,6 +204,8 @@ def _hub_event(rt: Runtime, hub_id: int, msg: dict[str, Any], now: int) -> None:
                 "band_id": band_id,
                 "code": str(msg.get("code", ""))[:40],
                 "detail": str(msg.get("detail", ""))[:500],
+                "hub_seq": key[0],
+                "hub_time": key[1],
             },
         )
         unit = s.one("SELECT unit_id FROM hubs WHERE hub_id = ?", (hub_id,))

@@ -168,4 +168,14 @@ BEGIN SELECT RAISE(ABORT, 'audit anchors are append-only'); END;
 ALTER TABLE bands ADD COLUMN seen_wide BLOB;
 """,
     ),
+    (
+        8,
+        "a hub event republished after a lost receipt is stored once",
+        """
+ALTER TABLE reports ADD COLUMN hub_seq INTEGER;
+ALTER TABLE reports ADD COLUMN hub_time INTEGER;
+CREATE UNIQUE INDEX reports_hub_event ON reports(hub_id, hub_seq, hub_time)
+  WHERE hub_seq IS NOT NULL;
+""",
+    ),
 ]
