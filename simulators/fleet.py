@@ -14,16 +14,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
-import logging
 import random
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from simulators.broker import REPO, Mosquitto, free_port
-from simulators.fleet_attack import Crafted, network_batch, publish_as_hub, radio_batch
+from simulators.fleet_attack import (
+    Crafted,
+    network_batch,
+    publish_as_hub,
+    radio_batch,
+    victims_at,
+)
 from simulators.fleet_band import FleetBand
 from simulators.fleet_cloud import (
     CLOUD_USER,
@@ -36,7 +41,7 @@ from simulators.fleet_cloud import (
     seed,
     status_interval_s,
 )
-from simulators.fleet_hub import FleetHub, Link, hub_settings
+from simulators.fleet_hub import FleetHub, Link, hub_settings, logs_to, wait_for_config
 from simulators.fleet_report import Observed, build_report
 from simulators.fleet_scenarios import (
     Options,
@@ -87,7 +92,7 @@ class Fleet:
         self.clock = SimClock(start_time(opts, time.time()), time.monotonic(), opts.speed)
         setup_t0 = time.monotonic()
         async with contextlib.AsyncExitStack() as stack:
-            stack.enter_context(_logs_to(self.folder / "fleet.log"))
+            stack.enter_context(logs_to(self.folder / "fleet.log"))
             await self._start_broker(stack)
             self.say(f"注册手环 / enrolling {opts.bands} bands at {opts.hubs} hubs ...")
             now = self.clock()
@@ -221,16 +226,8 @@ class Fleet:
             self._tasks.add(task)
         stack.push_async_callback(self._stop_hubs)  # also on Ctrl-C: hubs stop before the broker
         self.say(f"启动网关 / {len(self.hubs)} hubs connecting, waiting for the cloud's config")
-        # Every hub takes one retained record per band (docs/mqtt.md): 200,000 for 10,000 bands
-        # and 20 hubs, which one process of hubs takes minutes to read.
-        t0 = time.monotonic()
-        deadline = t0 + 120 + len(self.bands) * len(self.hubs) / 500
-        while not all(h.has_config(len(self.bands)) for h in self.hubs.values()):
-            if time.monotonic() > deadline:
-                missing = [h for h, hub in self.hubs.items() if not hub.has_config(len(self.bands))]
-                raise RuntimeError(f"hubs {missing} did not receive the cloud's config")
-            await asyncio.sleep(0.1)
-        self.say(f"网关配置 / config at every hub after {time.monotonic() - t0:.0f} s")
+        waited = await wait_for_config(self.hubs, len(self.bands))
+        self.say(f"网关配置 / config at every hub after {waited:.0f} s")
         for band in self.bands.values():
             for hub_id in band.reach:
                 self.hubs[hub_id].radio.arrive(band)
@@ -340,7 +337,7 @@ class Fleet:
     async def attack_radio(self, hub_id: int, n: int) -> None:
         """A rogue device at the hub hands it forged, tampered, malformed and unknown frames."""
         hub = self.hubs[hub_id]
-        victims, genuine = self._victims(hub_id)
+        victims, genuine = victims_at(self.bands, hub_id)
         items = radio_batch(victims, genuine, n, int(self.clock()))
         futures = [hub.radio.hand_over(item.payload, "rogue:00:11") for item in items]
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
@@ -355,7 +352,7 @@ class Fleet:
 
     async def attack_network(self, hub_id: int, other: int, n: int) -> None:
         """Hub `hub_id`'s stolen password, used on the broker directly."""
-        victims, genuine = self._victims(hub_id)
+        victims, genuine = victims_at(self.bands, hub_id)
         items = network_batch(hub_id, other, victims, genuine, n, int(self.clock()))
         sent = await asyncio.to_thread(
             publish_as_hub, self.broker_port, hub_id, self.passwords[str(hub_id)], items
@@ -363,12 +360,6 @@ class Fleet:
         for _topic, item in items:
             self.attacks.append(("network", item, ""))
         self.say(f"  盗用网关口令 / {sent} messages published with hub {hub_id}'s password")
-
-    def _victims(self, hub_id: int) -> tuple[list[int], list[bytes]]:
-        """Enrolled bands at the hub and genuine frames of theirs already acknowledged."""
-        mine = [b for b in self.bands.values() if hub_id in b.reach] or list(self.bands.values())
-        genuine = [b.sent[c] for b in mine for c in sorted(b.acked) if c > 0][:200]
-        return [b.band_id for b in mine], genuine or [mine[0].sent[0]]
 
     # -- draining --------------------------------------------------------------------------------
 
@@ -398,22 +389,6 @@ class Fleet:
                 return True
             await asyncio.sleep(0.5)
         return False
-
-
-@contextlib.contextmanager
-def _logs_to(path: Path) -> Iterator[None]:
-    """The hubs' log lines (uplink lost, ...) go to a file in the run's folder, not the screen."""
-    logger = logging.getLogger("sqjz")
-    handler = logging.FileHandler(path)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    logger.addHandler(handler)
-    propagate, logger.propagate = logger.propagate, False
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
-        handler.close()
 
 
 def run(

@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from protocol import envelope, frame, topics
+from simulators.fleet_band import FleetBand
 
 ATTACK_BAND_BASE = 90_000_001  # band ids no county enrolled
 
@@ -126,3 +128,10 @@ def publish_as_hub(
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def victims_at(bands: Mapping[int, FleetBand], hub_id: int) -> tuple[list[int], list[bytes]]:
+    """Enrolled bands at the hub and genuine frames of theirs already acknowledged."""
+    mine = [b for b in bands.values() if hub_id in b.reach] or list(bands.values())
+    genuine = [b.sent[c] for b in mine for c in sorted(b.acked) if c > 0][:200]
+    return [b.band_id for b in mine], genuine or [mine[0].sent[0]]

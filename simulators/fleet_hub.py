@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from hub.config import HubSettings
@@ -251,3 +254,34 @@ def hub_settings(hub_id: int, data_dir: str, port: int, password: str, **extra: 
     }
     env.update({f"SQJZ_HUB_{k.upper()}": str(v) for k, v in extra.items()})
     return load(None, env)
+
+
+async def wait_for_config(hubs: Mapping[int, FleetHub], bands: int) -> float:
+    """Wait until every hub holds every band's record; the seconds it took."""
+    # One retained record per band per hub (docs/mqtt.md): 200,000 for 10,000 bands and 20
+    # hubs, which one process of hubs takes a minute or two to read.
+    t0 = time.monotonic()
+    deadline = t0 + 120 + bands * len(hubs) / 500
+    while not all(h.has_config(bands) for h in hubs.values()):
+        if time.monotonic() > deadline:
+            missing = [h for h, hub in hubs.items() if not hub.has_config(bands)]
+            held = {h: len(c.bands) if (c := hubs[h].cloud) else 0 for h in missing}
+            raise RuntimeError(f"hubs did not receive the cloud's config (bands held: {held})")
+        await asyncio.sleep(0.1)
+    return time.monotonic() - t0
+
+
+@contextlib.contextmanager
+def logs_to(path: Path) -> Iterator[None]:
+    """The hubs' log lines (uplink lost, ...) go to a file in the run's folder, not the screen."""
+    logger = logging.getLogger("sqjz")
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+        handler.close()
