@@ -48,7 +48,7 @@ SOS_BACKOFF_S = (10, 20, 40, 80, 160, 300)  # then every 300 s until acknowledge
 
 # Battery: reference cell (LiPo 502535) and the normal-mode average hardware/power.md budgets.
 CELL_MAH = 400
-BUDGET_MA = 1.5
+BUDGET_MA = 1.7
 LOW_PCT = 20
 CRITICAL_PCT = 5
 

@@ -92,7 +92,7 @@ def test_low_then_critical_battery_once_each_and_charging(band: SimBand, hub: Ce
     ]
     low = of(frames, "battery")[0]
     assert 3500 <= low.fields["battery_mv"] <= 3800 and low.fields["temp_c"] == 31
-    assert low.fields["est_hours"] == 19 * 400 * 10 // 1500  # 19 % of 400 mAh at 1.5 mA
+    assert low.fields["est_hours"] == 19 * 400 * 10 // 1700  # 19 % of 400 mAh at 1.7 mA
     assert band.status()["ppg_on"] is False  # critical: the PPG stays off to save the cell
 
 
