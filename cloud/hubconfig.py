@@ -1,7 +1,8 @@
-"""The hubs' retained records (docs/mqtt.md "config"): one per band, one of settings per hub.
+"""The hubs' retained records (docs/mqtt.md "config"): one per band for the county, one of
+settings per hub.
 
 Pure: rows in, JSON text out. The runtime keeps what it last published and sends only the
-difference, so enrolling a band is one small message per hub instead of every hub's keyring.
+difference, so enrolling a band is one small message instead of every hub's keyring.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ REMOVED = ""  # an empty retained payload deletes the record at the broker
 
 
 @dataclass
-class HubRecords:
-    """What one hub should hold: its settings (unstamped) and each band's record text."""
+class Plan:
+    """What the county's hubs should hold: each hub's settings (unstamped), and the county's
+    band records, which every hub reads from one topic per band."""
 
-    settings: dict[str, Any]
+    settings: dict[int, dict[str, Any]] = field(default_factory=dict)
     bands: dict[int, str] = field(default_factory=dict)
 
 
@@ -63,53 +65,30 @@ def plan(
     presence_until: Mapping[int, int],
     presence_interval_s: int,
     generation: int,
-) -> dict[int, HubRecords]:
-    """Every hub's records: each hub holds every active band of the county (a wearer may
-    walk past any village, and an order's presence must be kept wherever he is heard).
+) -> Plan:
+    """Every hub's settings and every active band's record: each hub reads every band of the
+    county (a wearer may walk past any village, and an order's presence must be kept wherever
+    he is heard)."""
+    return Plan(
+        {int(h["hub_id"]): settings(h, presence_interval_s, generation) for h in hubs},
+        {
+            int(b["band_id"]): band_record(b, presence_until.get(int(b["band_id"]), 0), generation)
+            for b in bands
+        },
+    )
 
-    The hubs share one dict of band records: nothing changes a plan once it is made.
+
+def changes(last: Plan, want: Plan) -> tuple[list[tuple[str, str]], list[int]]:
+    """(topics to publish, REMOVED to delete; hubs whose settings must be stamped anew).
+
+    Band records go before any settings: a hub that sees a new generation's settings has
+    already seen that generation's records and drops older ones (hub/cloudconfig.py).
     """
-    records = {
-        int(b["band_id"]): band_record(b, presence_until.get(int(b["band_id"]), 0), generation)
-        for b in bands
-    }
-    return {
-        int(h["hub_id"]): HubRecords(settings(h, presence_interval_s, generation), records)
-        for h in hubs
-    }
-
-
-def _band_changes(old: Mapping[int, str], new: Mapping[int, str]) -> list[tuple[int, str]]:
-    return [
-        (band_id, new.get(band_id, REMOVED))
-        for band_id in sorted(set(old) | set(new))
-        if old.get(band_id, REMOVED) != new.get(band_id, REMOVED)
+    out = [
+        (topics.band(band_id), want.bands.get(band_id, REMOVED))
+        for band_id in sorted(set(last.bands) | set(want.bands))
+        if last.bands.get(band_id, REMOVED) != want.bands.get(band_id, REMOVED)
     ]
-
-
-def changes(
-    last: Mapping[int, HubRecords], want: Mapping[int, HubRecords]
-) -> tuple[list[tuple[str, str]], list[int]]:
-    """(band topics to publish, REMOVED to delete; hubs whose settings must be stamped anew).
-
-    A hub's band records go before its settings: a hub that sees a new generation's settings
-    has already seen that generation's records and drops older ones (hub/cloudconfig.py).
-    Hubs sharing one plan's band dict are compared once, not once per hub.
-    """
-    out: list[tuple[str, str]] = []
-    restamp: list[int] = []
-    none: dict[int, str] = {}
-    seen: dict[tuple[int, int], list[tuple[int, str]]] = {}
-    for hub_id in sorted(set(last) | set(want)):
-        old = last.get(hub_id)
-        new = want.get(hub_id)
-        pair = (old.bands if old else none, new.bands if new else none)
-        key = (id(pair[0]), id(pair[1]))
-        if key not in seen:
-            seen[key] = _band_changes(*pair)
-        out.extend((topics.band(hub_id, band_id), text) for band_id, text in seen[key])
-        if new is None:
-            out.append((topics.config(hub_id), REMOVED))
-        elif old is None or old.settings != new.settings:
-            restamp.append(hub_id)
+    out += [(topics.config(h), REMOVED) for h in sorted(set(last.settings) - set(want.settings))]
+    restamp = [h for h in sorted(want.settings) if last.settings.get(h) != want.settings[h]]
     return out, restamp

@@ -34,7 +34,7 @@ class Runtime:
         self._scope_cache: dict[tuple[str, int | None], frozenset[int]] = {}
         self._scope_version = ""
         self._config_lock = threading.Lock()
-        self._published: dict[int, hubconfig.HubRecords] | None = None  # None: publish all
+        self._published: hubconfig.Plan | None = None  # None: publish all
         self._generation = 0
         with self.store.tx():
             self.store.meta_set("dispatch_enabled", "1" if settings.dispatch_url else "0")
@@ -104,7 +104,7 @@ class Runtime:
                     # Never below the clock: a restored database still issues a newer one.
                     generation = max(int(self.store.meta_get("config_generation", "0")) + 1, now)
                     self.store.meta_set("config_generation", str(generation))
-                    self._generation, last = generation, {}
+                    self._generation, last = generation, hubconfig.Plan()
                 want = hubconfig.plan(
                     self.store.hubs(),
                     bands,
@@ -118,7 +118,7 @@ class Runtime:
                     out.append(
                         (
                             topics.config(hub_id),
-                            hubconfig.stamp(want[hub_id].settings, version, now),
+                            hubconfig.stamp(want.settings[hub_id], version, now),
                         )
                     )
             # Memory, not the database: after a restart, or a reconnect to a broker that may

@@ -140,7 +140,7 @@ class Uplink:
         client.subscribe(
             [
                 (topics.HUB_DOWN_FILTER % self.hub_id, topics.QOS),
-                (topics.HUB_BANDS_FILTER % self.hub_id, topics.QOS),
+                (topics.COUNTY_BANDS_FILTER, topics.QOS),
                 (topics.config(self.hub_id), topics.QOS),
                 (topics.HUB_RECEIPTS_FILTER % self.hub_id, topics.QOS),
             ]

@@ -39,9 +39,10 @@ def config(hub_id):
     return "%s/hubs/%d/config" % (PREFIX, hub_id)
 
 
-def band(hub_id, band_id):
-    """Cloud -> hub: retained JSON record of one band (key, permissions); empty = removed."""
-    return "%s/hubs/%d/bands/%d" % (PREFIX, hub_id, band_id)
+def band(band_id):
+    """Cloud -> every hub of the county: retained JSON record of one band (key, permissions);
+    empty = removed. One record per band, not per hub (a county broker serves one county)."""
+    return "%s/county/bands/%d" % (PREFIX, band_id)
 
 
 def receipts(hub_id):
@@ -52,7 +53,7 @@ def receipts(hub_id):
 # Subscriptions.
 HUB_DOWN_FILTER = PREFIX + "/hubs/%d/down/+"
 HUB_RECEIPTS_FILTER = PREFIX + "/hubs/%d/receipts"
-HUB_BANDS_FILTER = PREFIX + "/hubs/%d/bands/+"
+COUNTY_BANDS_FILTER = PREFIX + "/county/bands/+"
 CLOUD_UP_FILTER = PREFIX + "/hubs/+/up"
 CLOUD_URGENT_FILTER = PREFIX + "/hubs/+/urgent"
 CLOUD_STATUS_FILTER = PREFIX + "/hubs/+/status"
@@ -88,4 +89,10 @@ def band_of_down(topic):
 
 def band_of_record(topic):
     """The band id of a band-record topic, or None."""
-    return _band_under(topic, "bands")
+    parts = topic.split("/")
+    if len(parts) != 5 or "/".join(parts[:4]) != PREFIX + "/county/bands":
+        return None
+    try:
+        return int(parts[4])
+    except ValueError:
+        return None

@@ -111,7 +111,7 @@ def measure(n_bands: int, n_hubs: int) -> dict[str, Any]:
             },
             "enrolment_ms_median": round(statistics.median(seconds) * 1000, 2),
             "enrolment_ms_last_100": round(statistics.median(seconds[-100:]) * 1000, 2),
-            "topics_example": topics.band(int(hubs[0]["hub_id"]), bands[0].band_id),
+            "topics_example": topics.band(bands[0].band_id),
         }
     finally:
         county.close()

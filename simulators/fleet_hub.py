@@ -258,8 +258,8 @@ def hub_settings(hub_id: int, data_dir: str, port: int, password: str, **extra: 
 
 async def wait_for_config(hubs: Mapping[int, FleetHub], bands: int) -> float:
     """Wait until every hub holds every band's record; the seconds it took."""
-    # One retained record per band per hub (docs/mqtt.md): 200,000 for 10,000 bands and 20
-    # hubs, which one process of hubs takes a minute or two to read.
+    # Every hub reads every band's retained record (docs/mqtt.md): 200,000 deliveries for
+    # 10,000 bands and 20 hubs, which one process of hubs takes a minute or so to apply.
     t0 = time.monotonic()
     deadline = t0 + 120 + bands * len(hubs) / 500
     while not all(h.has_config(bands) for h in hubs.values()):

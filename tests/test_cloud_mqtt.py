@@ -90,13 +90,13 @@ def test_a_burst_of_more_publishes_than_paho_has_message_ids_arrives_whole(
     # paho numbers messages 1..65535: unbounded, the 65,536th held message overwrote the first
     # and publishing stopped for good (a 6,000-band x 20-hub resync at a cloud connect).
     count = 70_000
-    sub, got = _subscriber(mosquitto.port, "sqjz/v1/hubs/1/bands/+")
+    sub, got = _subscriber(mosquitto.port, topics.COUNTY_BANDS_FILTER)
     worker = MqttWorker("127.0.0.1", mosquitto.port, "sqjz-cloud-test", lambda _b: None, print)
     worker.start()
     try:
         _wait(worker.connected)
         for band in range(count):
-            assert worker.publish(topics.band(1, band), b"x")
+            assert worker.publish(topics.band(band), b"x")
         _wait(None, lambda: len(got) == count, timeout=120)
     finally:
         worker.stop()
@@ -113,9 +113,9 @@ def test_publish_waits_for_room_and_gives_up_with_a_clear_count() -> None:
     worker = MqttWorker("127.0.0.1", free_port(), "sqjz-cloud-test", print, print, window=5)
     worker.start()
     try:
-        assert all(worker.publish(topics.band(1, b), b"x") for b in range(5))
+        assert all(worker.publish(topics.band(b), b"x") for b in range(5))
         t0 = time.monotonic()
-        assert not worker.publish(topics.band(1, 5), b"x", timeout=0.3)
+        assert not worker.publish(topics.band(5), b"x", timeout=0.3)
         assert time.monotonic() - t0 >= 0.3
         assert worker.dropped == 1
     finally:
@@ -125,12 +125,12 @@ def test_publish_waits_for_room_and_gives_up_with_a_clear_count() -> None:
 def test_the_connect_hook_runs_off_paho_thread_so_it_may_publish_past_the_window(
     mosquitto: Mosquitto,
 ) -> None:
-    sub, got = _subscriber(mosquitto.port, "sqjz/v1/hubs/2/bands/+")
+    sub, got = _subscriber(mosquitto.port, topics.COUNTY_BANDS_FILTER)
     worker: MqttWorker
 
     def resync() -> None:  # as Runtime.resync_configs: many records, from the hook
         for band in range(200):
-            worker.publish(topics.band(2, band), b"x", retain=True, timeout=30)
+            worker.publish(topics.band(band), b"x", retain=True, timeout=30)
 
     worker = MqttWorker(
         "127.0.0.1", mosquitto.port, "sqjz-cloud-test", print, print, on_connected=resync, window=8

@@ -114,12 +114,12 @@ async def _scenario(county: County, port: int, tmp: Path, published: list[Any]) 
         await until(lambda h=h: h.cloud is not None and h.cloud.version > 0, 20, "settings")  # type: ignore[misc]
         await until(lambda h=h: set(h.cloud.bands) == {A}, 20, "the first band")  # type: ignore[misc]
 
-    # Enrolment: one small record per hub, nothing else; the hubs learn the band from it.
+    # Enrolment: one small record for the county, nothing else; every hub learns the band.
     published.clear()
     band_b = BandSim(B)
     county.enrol(band_b)
     records = [(t, p) for t, p in published if "/down/" not in t]
-    assert sorted(t for t, _ in records) == [topics.band(12, B), topics.band(13, B)]
+    assert [t for t, _ in records] == [topics.band(B)]
     assert all(len(p) < 200 for _, p in records)
     for h in (h12, h13):
         await until(lambda h=h: B in h.cloud.bands, 20, "band B")  # type: ignore[misc]
@@ -159,10 +159,7 @@ async def _scenario(county: County, port: int, tmp: Path, published: list[Any]) 
         "county_head", "POST", f"/api/v1/positioning/{order}/end", json={"reason": "不再需要"}
     )
     assert r.status_code == 200, r.text
-    assert [t for t, _ in published if "/down/" not in t] == [
-        topics.band(12, B),
-        topics.band(13, B),
-    ]
+    assert [t for t, _ in published if "/down/" not in t] == [topics.band(B)]
     for h in (h12, h13):
         await until(lambda h=h: not h._presence_allowed(B, now), 20, "permission ended")  # type: ignore[misc]
     assert not h12.presence.heard(B, -60, now) and h12.presence.report(12, now) is None

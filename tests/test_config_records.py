@@ -30,11 +30,11 @@ def _plan(bands: list[dict[str, Any]], until: dict[int, int] | None = None, gen:
     return hubconfig.plan([_hub(12), _hub(13)], bands, until or {}, 60, gen)
 
 
-def test_an_enrolment_is_one_small_record_per_hub() -> None:
+def test_an_enrolment_is_one_small_record_for_every_hub() -> None:
     before = _plan([_band(b) for b in range(1, 501)])
     after = _plan([_band(b) for b in range(1, 502)])
     out, restamp = hubconfig.changes(before, after)
-    assert [t for t, _ in out] == [topics.band(12, 501), topics.band(13, 501)] and not restamp
+    assert [t for t, _ in out] == [topics.band(501)] and not restamp
     record = json.loads(out[0][1])
     assert record["band_id"] == 501 and record["public_key"] == KEY.hex()
     assert record["generation"] == 5 and len(out[0][1]) < 200
@@ -45,12 +45,12 @@ def test_removal_permission_and_settings_changes() -> None:
     before = _plan([_band(1), _band(2)])
     after = _plan([_band(2)], until={2: 1000})
     out, _ = hubconfig.changes(before, after)
-    assert (topics.band(12, 1), hubconfig.REMOVED) in out
-    assert json.loads(dict(out)[topics.band(13, 2)])["presence_until"] == 1000
+    assert (topics.band(1), hubconfig.REMOVED) in out
+    assert json.loads(dict(out)[topics.band(2)])["presence_until"] == 1000
     renamed = hubconfig.plan([_hub(12, "东关"), _hub(13)], [_band(2)], {2: 1000}, 60, 5)
     out, restamp = hubconfig.changes(after, renamed)
     assert out == [] and restamp == [12]
-    stamped = json.loads(hubconfig.stamp(renamed[12].settings, 9, 1234))
+    stamped = json.loads(hubconfig.stamp(renamed.settings[12], 9, 1234))
     assert stamped == {
         "version": 9,
         "issued_at": 1234,
@@ -59,14 +59,14 @@ def test_removal_permission_and_settings_changes() -> None:
         "presence_interval_s": 60,
         "generation": 5,
     }
-    # A hub gone: its records and settings are deleted at the broker.
-    out, _ = hubconfig.changes(after, {13: after[13]})
-    assert (topics.config(12), "") in out and (topics.band(12, 2), "") in out
+    # A hub gone: its settings are deleted at the broker; the county's records stay.
+    out, _ = hubconfig.changes(after, hubconfig.Plan({13: after.settings[13]}, after.bands))
+    assert out == [(topics.config(12), "")]
 
 
-def test_a_full_publication_sends_everything_records_before_settings() -> None:
-    out, restamp = hubconfig.changes({}, _plan([_band(1), _band(2)], gen=6))
-    assert len(out) == 4 and restamp == [12, 13]
+def test_a_full_publication_sends_every_record_once_before_the_settings() -> None:
+    out, restamp = hubconfig.changes(hubconfig.Plan(), _plan([_band(1), _band(2)], gen=6))
+    assert [t for t, _ in out] == [topics.band(1), topics.band(2)] and restamp == [12, 13]
     assert all(json.loads(p)["generation"] == 6 for _, p in out)
 
 
@@ -135,11 +135,13 @@ def test_bad_band_records_are_refused(payload: bytes, band_id: int, why: str) ->
 
 
 def test_topics_of_band_records() -> None:
-    assert topics.band(12, 66051) == "sqjz/v1/hubs/12/bands/66051"
-    assert topics.band_of_record(topics.band(12, 66051)) == 66051
+    assert topics.band(66051) == "sqjz/v1/county/bands/66051"
+    assert topics.band_of_record(topics.band(66051)) == 66051
     assert topics.band_of_record(topics.down(12, 66051)) is None
+    assert topics.band_of_record("sqjz/v1/hubs/12/bands/66051") is None  # per-hub, before
+    assert topics.band_of_record("sqjz/v1/county/bands/x") is None
     assert topics.band_of_down(topics.down(12, 66051)) == 66051
-    assert topics.HUB_BANDS_FILTER % 12 == "sqjz/v1/hubs/12/bands/+"
+    assert topics.COUNTY_BANDS_FILTER == "sqjz/v1/county/bands/+"
 
 
 def test_a_new_key_epoch_restarts_the_hubs_replay_window(tmp_path: Path) -> None:
