@@ -183,7 +183,7 @@ class MqttWorker:
         self.bulk_connected.set()
         if self.control_connected.is_set():
             self.connected.set()
-        # Not here: the hook publishes (a resync is one record per band per hub), and waiting
+        # Not here: the hook publishes (a resync is one record per band and per hub), and waiting
         # for PUBACKs on paho's own thread would wait forever.
         self._resync.set()
 

@@ -1,7 +1,8 @@
 """The cloud's retained records for this hub: band keys, Art. 29 presence orders, settings (pure).
 
-The cloud publishes one record per band (`bands/{band}`, empty when the band is removed) and one
-settings record (`config`); docs/mqtt.md "config". The hub merges them into one CloudConfig.
+The cloud publishes one record per band of the county (`county/bands/{band}`, empty when the band
+is removed), read by every hub, and one settings record per hub (`config`); docs/mqtt.md
+"config". The hub merges them into one CloudConfig.
 """
 
 from __future__ import annotations
