@@ -47,6 +47,18 @@ def _forget_session(port: int, hub_id: int) -> None:
     c.loop_stop()
 
 
+def _forge_record(port: int, hub_id: int, band_id: int) -> None:
+    """A hub's stolen password writes a retained county record (the ACL must drop it)."""
+    c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="thief")
+    c.username_pw_set(str(hub_id), USERS[str(hub_id)])
+    c.connect("127.0.0.1", port)
+    c.loop_start()
+    forged = {"band_id": band_id, "public_key": "ab" * 32, "generation": 2**40}
+    c.publish(topics.band(band_id), json.dumps(forged), qos=1, retain=True).wait_for_publish(10)
+    c.disconnect()
+    c.loop_stop()
+
+
 def _order(county: County, case_id: int) -> int:
     body = {
         "ground": 3,
@@ -129,6 +141,10 @@ async def _scenario(county: County, port: int, tmp: Path, published: list[Any]) 
     h13.stop()
     await asyncio.wait_for(tasks.pop(13), 20)
     _forget_session(port, 13)
+
+    # Every hub reads the county's records, none may write one: a stolen hub password
+    # cannot slip a key in (the sets below hold no 71_999, here or after a reconnect).
+    _forge_record(port, 12, 71_999)
 
     # Meanwhile C is enrolled and A retired: hub 12 forgets A at once and saves that.
     county.enrol(BandSim(C))
