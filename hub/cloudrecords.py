@@ -14,6 +14,10 @@ from hub.outbox import Outbox
 
 log = logging.getLogger("sqjz.hub")
 CONFIG_KEY = "cloud_config"
+# Additions are saved this long after the first of a burst: the save writes every band (a
+# county's 10,000 records take a minute to arrive), and what is lost in a crash comes back as
+# retained records. Removals are saved at once.
+SAVE_AFTER_S = 5.0
 
 
 class CloudRecords:
@@ -109,12 +113,12 @@ class CloudRecords:
         gone = any(b not in cfg.bands for b in (old if changed is None else changed) if b in old)
         self.apply(cfg, changed)
         # A removal is saved at once (the broker will not send it again); additions and
-        # changes come back as retained records after a crash, so a burst is saved once.
+        # changes come back as retained records after a crash (SAVE_AFTER_S).
         if gone:
             self.save()
         elif not self._save_scheduled:
             self._save_scheduled = True
-            asyncio.get_running_loop().call_later(1.0, self.save)
+            asyncio.get_running_loop().call_later(SAVE_AFTER_S, self.save)
 
     def save(self) -> None:
         """Save the config in force (the outbox database's meta table)."""

@@ -63,6 +63,8 @@ class Uplink:
         self.connected = False
         self._acks: collections.deque[int] = collections.deque()
         self._acks_scheduled = False
+        self._inbox: collections.deque[tuple[str, bytes]] = collections.deque()
+        self._inbox_scheduled = False
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=f"sqjz-hub-{hub_id}",
@@ -168,4 +170,14 @@ class Uplink:
             self._cb[2](self._acks.popleft())
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        self._call(self._cb[3], msg.topic, bytes(msg.payload))
+        # Retained records come by the thousand after a subscribe: one wake-up per burst, not
+        # one per message (the loop drains in order; the flag is reset before draining).
+        self._inbox.append((msg.topic, bytes(msg.payload)))
+        if not self._inbox_scheduled:
+            self._inbox_scheduled = True
+            self._call(self._deliver_messages)
+
+    def _deliver_messages(self) -> None:
+        self._inbox_scheduled = False
+        while self._inbox:
+            self._cb[3](*self._inbox.popleft())
