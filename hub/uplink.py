@@ -65,6 +65,9 @@ class Uplink:
         self._acks_scheduled = False
         self._inbox: collections.deque[tuple[str, bytes]] = collections.deque()
         self._inbox_scheduled = False
+        self._subscribed = False  # this process's SUBSCRIBE was acknowledged by the broker
+        self._subscribe_mid: int | None = None
+        self.subscribes = 0
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=f"sqjz-hub-{hub_id}",
@@ -93,6 +96,7 @@ class Uplink:
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
 
     def start(self) -> None:
         """Connect in the background; paho retries with growing delays on its own."""
@@ -139,15 +143,28 @@ class Uplink:
             log.warning("mqtt connect refused", extra={"reason": str(reason)})
             return
         self.connected = True
-        client.subscribe(
-            [
-                (topics.HUB_DOWN_FILTER % self.hub_id, topics.QOS),
-                (topics.COUNTY_BANDS_FILTER, topics.QOS),
-                (topics.config(self.hub_id), topics.QOS),
-                (topics.HUB_RECEIPTS_FILTER % self.hub_id, topics.QOS),
-            ]
-        )
+        # A kept session keeps our subscriptions, and what was published meanwhile is queued
+        # in it. Subscribing again would make the broker send every retained county record
+        # once more (MQTT 3.1.1): a county's 2,000 records, 350 KB, at every reconnect of a
+        # village's link, and from every hub at once after a county-wide outage. A new process
+        # subscribes once all the same: its saved config may miss what came just before a
+        # crash.
+        if not (flags.session_present and self._subscribed):
+            self._subscribed = False
+            self.subscribes += 1
+            _rc, self._subscribe_mid = client.subscribe(
+                [
+                    (topics.HUB_DOWN_FILTER % self.hub_id, topics.QOS),
+                    (topics.COUNTY_BANDS_FILTER, topics.QOS),
+                    (topics.config(self.hub_id), topics.QOS),
+                    (topics.HUB_RECEIPTS_FILTER % self.hub_id, topics.QOS),
+                ]
+            )
         self._call(self._cb[0], bool(flags.session_present))
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, mid: int, codes: Any, _p: Any) -> None:
+        if mid == self._subscribe_mid and not any(c.is_failure for c in codes):
+            self._subscribed = True
 
     def _on_connect_fail(self, _c: mqtt.Client, _u: Any) -> None:
         s = self.settings

@@ -367,3 +367,64 @@ def test_sos_and_tamper_pass_a_full_receipt_window_on_their_own_topic(tmp_path: 
         assert all(t == topics.up(HUB) for t, _p in paho.sent[:16])
     finally:
         loop.close()
+
+
+def test_a_reconnect_with_the_session_kept_does_not_fetch_the_county_records_again(
+    mosquitto: Mosquitto,
+) -> None:
+    import paho.mqtt.client as paho
+
+    cloud = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="cloud")
+    cloud.connect("127.0.0.1", mosquitto.port)
+    cloud.loop_start()
+
+    def record(band: int) -> None:
+        cloud.publish(topics.band(band), b'{"x": 1}', qos=1, retain=True).wait_for_publish(10)
+
+    for band in range(50):
+        record(band)
+
+    async def scenario() -> tuple[dict[str, int], list[int]]:
+        loop = asyncio.get_running_loop()
+        got: dict[str, int] = {}
+        connects: list[bool] = []
+        settings = MqttSettings(port=mosquitto.port, reconnect_min_s=1, reconnect_max_s=1)
+
+        def message(topic: str, _payload: bytes) -> None:
+            got[topic] = got.get(topic, 0) + 1
+
+        async def until(cond: Callable[[], bool]) -> None:
+            for _ in range(400):
+                if cond():
+                    return
+                await asyncio.sleep(0.05)
+            raise AssertionError("condition not met in time")
+
+        def uplink() -> Uplink:
+            return Uplink(HUB, settings, loop, connects.append, print, print, message)
+
+        first = uplink()
+        first.start()
+        await until(lambda: len(got) == 50)
+        first.crash()  # a village link drops; paho reconnects into the kept session
+        await until(lambda: len(connects) == 2 and first.connected)
+        assert connects == [False, True]
+        await asyncio.to_thread(record, 50)  # published while it was away, or just after
+        await until(lambda: topics.band(50) in got)
+        counts = [first.subscribes, sum(got.values())]
+        await asyncio.to_thread(first.stop)
+        # A new process (restarted hub) subscribes again: its saved config may be behind.
+        second = uplink()
+        second.start()
+        await until(lambda: got[topics.band(0)] == 2 and topics.band(50) in got)
+        await until(lambda: sum(got.values()) == 51 + 51)
+        counts.append(second.subscribes)
+        await asyncio.to_thread(second.stop)
+        return got, counts
+
+    got, (subscribes, deliveries, second_subscribes) = asyncio.run(scenario())
+    cloud.disconnect()
+    cloud.loop_stop()
+    assert subscribes == 1 and deliveries == 51  # each old record once, the new one once
+    assert second_subscribes == 1
+    assert all(n == 2 for n in got.values())
