@@ -15,13 +15,14 @@ import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import paho.mqtt.client as mqtt
 
 from protocol import topics
 
 log = logging.getLogger("sqjz.hub.uplink")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,29 @@ class MqttSettings:
     reconnect_max_s: int = 60
 
 
+class Burst(Generic[T]):
+    """Items from paho's thread handed to the loop in order, one wake-up per burst."""
+
+    def __init__(self, call: Callable[..., None], handle: Callable[[T], None]) -> None:
+        self._call, self._handle = call, handle
+        self._items: collections.deque[T] = collections.deque()
+        self._scheduled = False
+
+    def put(self, item: T) -> None:
+        """On paho's thread."""
+        self._items.append(item)
+        if not self._scheduled:
+            self._scheduled = True
+            self._call(self._drain)
+
+    def _drain(self) -> None:
+        # The flag goes down before draining: an item put after this line schedules anew,
+        # one put before it is drained here.
+        self._scheduled = False
+        while self._items:
+            self._handle(self._items.popleft())
+
+
 class Uplink:
     """The paho client: persistent session, QoS 1, retained status with a last will."""
 
@@ -61,10 +85,9 @@ class Uplink:
         self._loop = loop
         self._cb = (on_connect, on_disconnect, on_published, on_message)
         self.connected = False
-        self._acks: collections.deque[int] = collections.deque()
-        self._acks_scheduled = False
-        self._inbox: collections.deque[tuple[str, bytes]] = collections.deque()
-        self._inbox_scheduled = False
+        # PUBACKs come in bursts, retained records by the thousand after a subscribe.
+        self._acks: Burst[int] = Burst(self._call, on_published)
+        self._inbox: Burst[tuple[str, bytes]] = Burst(self._call, lambda m: on_message(*m))
         self._subscribed = False  # this process's SUBSCRIBE was acknowledged by the broker
         self._subscribe_mid: int | None = None
         self.subscribes = 0
@@ -175,26 +198,7 @@ class Uplink:
         self._call(self._cb[1], str(reason))
 
     def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, _r: Any, _p: Any) -> None:
-        # PUBACKs come in bursts: wake the loop once per burst, not once per message.
-        self._acks.append(mid)
-        if not self._acks_scheduled:
-            self._acks_scheduled = True
-            self._call(self._deliver_acks)
-
-    def _deliver_acks(self) -> None:
-        self._acks_scheduled = False
-        while self._acks:
-            self._cb[2](self._acks.popleft())
+        self._acks.put(mid)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        # Retained records come by the thousand after a subscribe: one wake-up per burst, not
-        # one per message (the loop drains in order; the flag is reset before draining).
-        self._inbox.append((msg.topic, bytes(msg.payload)))
-        if not self._inbox_scheduled:
-            self._inbox_scheduled = True
-            self._call(self._deliver_messages)
-
-    def _deliver_messages(self) -> None:
-        self._inbox_scheduled = False
-        while self._inbox:
-            self._cb[3](*self._inbox.popleft())
+        self._inbox.put((msg.topic, bytes(msg.payload)))
