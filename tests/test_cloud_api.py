@@ -11,6 +11,7 @@ from cloud.domain.roles import SYSTEM
 from cloud.services.positioning import expire
 from cloud.store.migrations import MIGRATIONS
 from cloud.testkit import PASSWORD, BandSim, County, id_number
+from protocol import topics
 
 
 @pytest.fixture()
@@ -490,11 +491,11 @@ def test_positioning_order_lifecycle_tells_hubs_and_limits_presence(county: Coun
         ).json()["status"]
         == "approved"
     )
-    # One record per hub, for this band only (docs/mqtt.md "config").
-    records = [p for t, p in published if t.startswith("sqjz/v1/hubs/12/")]
-    record = json.loads(next(p for t, p in published if t == "sqjz/v1/hubs/12/bands/66051"))  # type: ignore[arg-type]
+    # One record for the county, for this band only (docs/mqtt.md "config"), and a downlink.
+    records = [p for t, p in published if "/bands/" in t]
+    record = json.loads(next(p for t, p in published if t == topics.band(66051)))  # type: ignore[arg-type]
     until = record["presence_until"]
-    assert until > county.now and record["band_id"] == 66051 and len(records) == 2  # + downlink
+    assert until > county.now and record["band_id"] == 66051 and len(records) == 1
     down = [p for t, p in published if t == "sqjz/v1/hubs/12/down/66051"]
     from protocol import downlink
 
@@ -533,7 +534,7 @@ def test_positioning_order_lifecycle_tells_hubs_and_limits_presence(county: Coun
     county.set_date("2026-02-28")
     published.clear()
     assert expire(county.rt, SYSTEM, int(county.now)) == 1  # the periodic job's step
-    record = json.loads(next(p for t, p in published if t == "sqjz/v1/hubs/12/bands/66051"))  # type: ignore[arg-type]
+    record = json.loads(next(p for t, p in published if t == topics.band(66051)))  # type: ignore[arg-type]
     assert record["presence_until"] == 0
     assert county.call("office", "GET", f"/api/v1/cases/{case_id}/presence").json() == {
         "in_force": False,
