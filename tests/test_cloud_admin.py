@@ -207,7 +207,9 @@ def test_rekey_starts_a_new_epoch_and_keeps_the_old_one_verifiable(county: Count
     # A stored byte changed behind the application's back is found.
     bad = s.one("SELECT id, raw FROM frames WHERE band_id = ? AND epoch = 0 LIMIT 1", (BAND,))
     with s.tx():
-        s.x("UPDATE frames SET raw = ? WHERE id = ?", (bytes(bad["raw"])[:-1] + b"\0", bad["id"]))
+        # Flip a bit: overwriting the last byte with 0 changed nothing when it was 0 already.
+        raw = bytes(bad["raw"])
+        s.x("UPDATE frames SET raw = ? WHERE id = ?", (raw[:-1] + bytes([raw[-1] ^ 1]), bad["id"]))
     check = county.call("admin", "GET", f"/api/v1/bands/{BAND}/verify").json()
     assert not check["ok"] and check["epochs"][1]["bad"] == [bad["id"]]
     actions = [a["action"] for a in county.call("admin", "GET", "/api/v1/audit").json()]
