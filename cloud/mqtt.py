@@ -80,11 +80,9 @@ class MqttWorker:
         self._resync_thread: threading.Thread | None = None
         self._resync = threading.Event()  # a bulk connect happened: on_connected is due
         self.window = window
-        self._outstanding: set[int] = set()  # mids paho holds until their PUBACK
-        self._held = 0  # those, and publishes being handed to paho
+        self._held = 0  # messages handed (or being handed) to paho, PUBACK not yet in
         self._room = threading.Condition()
         self.most_outstanding = 0
-        self._early: dict[int, bool] = {}
         self.dropped = 0  # publishes given up when the window stayed full
         self.connected = threading.Event()  # both sessions subscribed
         self.bulk_connected = threading.Event()
@@ -149,31 +147,23 @@ class MqttWorker:
                     return False
                 self._room.wait(min(left, 1.0))
             self._held += 1
+            self.most_outstanding = max(self.most_outstanding, self._held)
         # Not under the lock: paho calls on_publish holding its own lock, which publish takes.
         info = self.client.publish(topic, payload, qos=topics.QOS, retain=retain)
-        with self._room:
-            self.most_outstanding = max(self.most_outstanding, self._held)
-            if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
-                self._release()
-                self.dropped += 1
-                return False
-            if self._early.pop(info.mid, False):  # its PUBACK came before this line
-                self._release()
-            else:
-                self._outstanding.add(info.mid)
+        if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
+            self._release()  # paho holds nothing
+            self.dropped += 1
+            return False
         return True
 
-    def _release(self) -> None:
-        self._held -= 1
-        self._room.notify()
+    def _on_publish(self, _c: paho.Client, _u: Any, _mid: int, _r: Any, _p: Any) -> None:
+        # Every message of this client comes from publish(): one PUBACK frees one place.
+        self._release()
 
-    def _on_publish(self, _c: paho.Client, _u: Any, mid: int, _r: Any, _p: Any) -> None:
+    def _release(self) -> None:
         with self._room:
-            if mid in self._outstanding:
-                self._outstanding.discard(mid)
-                self._release()
-            else:
-                self._early[mid] = True
+            self._held -= 1
+            self._room.notify()
 
     def _on_connect(self, client: paho.Client, _ud: Any, _flags: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
