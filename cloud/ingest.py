@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from cloud.store import BatchResult, CasConflictError, Rejected, Store, Verified
 from protocol import envelope, receipts, topics
@@ -178,7 +178,13 @@ def receipts_for(
 def event_seq(payload: bytes) -> int | None:
     """The seq a hub gave an event (echoed in its receipt), if the JSON carries one."""
     try:
-        seq = json.loads(payload).get("seq")
-    except (ValueError, AttributeError):
+        msg = json.loads(payload)
+    except ValueError:
         return None
-    return seq if isinstance(seq, int) and 0 <= seq < 2**32 else None
+    return seq_of(msg) if isinstance(msg, dict) else None
+
+
+def seq_of(msg: dict[str, Any]) -> int | None:
+    """The `seq` of a parsed hub event, if it is a u32."""
+    seq = msg.get("seq")
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < 2**32 else None

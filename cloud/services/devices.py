@@ -9,6 +9,7 @@ from typing import Any
 from cloud import auth, enrol, models
 from cloud.domain import wearer
 from cloud.domain.roles import SYSTEM, Actor
+from cloud.ingest import seq_of
 from cloud.runtime import Runtime
 from cloud.services import bands, hub_health, positioning
 from cloud.services.alerts import raise_and_broadcast
@@ -186,13 +187,13 @@ def _hub_event(rt: Runtime, hub_id: int, msg: dict[str, Any], now: int) -> None:
     band_id = msg.get("band_id") if isinstance(msg.get("band_id"), int) else None
     # The hub republishes an event whose receipt it did not get; its seq and time name it
     # (a hub whose database was wiped counts seq from 1 again, at other times).
-    seq, at_hub = msg.get("seq"), msg.get("time")
-    named = all(isinstance(v, int) and not isinstance(v, bool) for v in (seq, at_hub))
-    key = (seq, at_hub) if named else (None, None)
+    seq, at_hub = seq_of(msg), msg.get("time")
+    if seq is None or not isinstance(at_hub, int) or isinstance(at_hub, bool):
+        seq = at_hub = None
     with s.tx():
-        if key[0] is not None and s.one(
+        if seq is not None and s.one(
             "SELECT 1 FROM reports WHERE hub_id = ? AND hub_seq = ? AND hub_time = ?",
-            (hub_id, *key),
+            (hub_id, seq, at_hub),
         ):
             return
         s.insert(
@@ -204,8 +205,8 @@ def _hub_event(rt: Runtime, hub_id: int, msg: dict[str, Any], now: int) -> None:
                 "band_id": band_id,
                 "code": str(msg.get("code", ""))[:40],
                 "detail": str(msg.get("detail", ""))[:500],
-                "hub_seq": key[0],
-                "hub_time": key[1],
+                "hub_seq": seq,
+                "hub_time": at_hub,
             },
         )
         unit = s.one("SELECT unit_id FROM hubs WHERE hub_id = ?", (hub_id,))
