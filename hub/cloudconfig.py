@@ -139,18 +139,11 @@ def with_settings(current: CloudConfig | None, settings: CloudConfig) -> CloudCo
     return replace(settings, bands=bands)
 
 
-def with_band(
-    current: CloudConfig | None, hub_id: int, band_id: int, entry: BandEntry | None
-) -> CloudConfig:
-    """One band's record applied: added, changed, or (None) removed; `current` itself if the
-    record changes nothing (the broker sends every retained record again on each connect)."""
-    return with_bands(current, hub_id, {band_id: entry})
-
-
 def with_bands(
     current: CloudConfig | None, hub_id: int, entries: dict[int, BandEntry | None]
 ) -> CloudConfig:
-    """Many bands' records applied with one copy (a reconnect brings one record per band)."""
+    """Bands' records applied (None: removed) with one copy; `current` itself if they change
+    nothing (a subscribe brings every retained record again)."""
     cfg = current or CloudConfig(version=0, issued_at=0, hub_id=hub_id)
     bands: dict[int, BandEntry] | None = None
     for band_id, entry in entries.items():

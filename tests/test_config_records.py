@@ -78,11 +78,15 @@ def _settings(version: int, gen: int) -> bytes:
     return hubconfig.stamp(hubconfig.settings(_hub(12), 60, gen), version, 1).encode()
 
 
+def _one(cfg: Any, band_id: int, entry: Any) -> Any:
+    return cloudconfig.with_bands(cfg, 12, {band_id: entry})
+
+
 def test_hub_merges_records_and_drops_leftovers_of_an_earlier_generation() -> None:
     cfg = None
     for b in (1, 2):
         entry = cloudconfig.parse_band(_record(b, 5, until=2000), b)
-        cfg = cloudconfig.with_band(cfg, 12, b, entry)
+        cfg = _one(cfg, b, entry)
     assert cfg is not None and cfg.version == 0 and set(cfg.keys()) == {1, 2}
     assert cfg.presence_allowed(1, 1999) and not cfg.presence_allowed(1, 2000)
     settings = cloudconfig.parse(_settings(3, 5), 12)
@@ -90,25 +94,23 @@ def test_hub_merges_records_and_drops_leftovers_of_an_earlier_generation() -> No
     cfg = cloudconfig.with_settings(cfg, settings)
     assert cfg.version == 3 and set(cfg.bands) == {1, 2}
     # The same record again changes nothing: the very same object comes back.
-    assert cloudconfig.with_band(cfg, 12, 1, cloudconfig.parse_band(_record(1, 5, 2000), 1)) is cfg
+    assert _one(cfg, 1, cloudconfig.parse_band(_record(1, 5, 2000), 1)) is cfg
     # Permission ends: presence stops with that one record.
-    cfg = cloudconfig.with_band(cfg, 12, 1, cloudconfig.parse_band(_record(1, 5), 1))
+    cfg = _one(cfg, 1, cloudconfig.parse_band(_record(1, 5), 1))
     assert not cfg.presence_allowed(1, 0)
     # A new generation: band 2 was not sent again, so it is a leftover and goes.
-    cfg = cloudconfig.with_band(cfg, 12, 1, cloudconfig.parse_band(_record(1, 6), 1))
+    cfg = _one(cfg, 1, cloudconfig.parse_band(_record(1, 6), 1))
     cfg = cloudconfig.with_settings(cfg, cloudconfig.parse(_settings(4, 6), 12))
     assert set(cfg.bands) == {1}
     # A leftover arriving later is ignored; an empty record removes.
-    assert (
-        2 not in cloudconfig.with_band(cfg, 12, 2, cloudconfig.parse_band(_record(2, 5), 2)).bands
-    )
+    assert 2 not in _one(cfg, 2, cloudconfig.parse_band(_record(2, 5), 2)).bands
     assert cloudconfig.parse_band(b"", 1) is None
-    assert cloudconfig.with_band(cfg, 12, 1, None).bands == {}
+    assert _one(cfg, 1, None).bands == {}
     assert cloudconfig.without_bands(cfg).bands == {}  # type: ignore[union-attr]
 
 
 def test_saved_form_reads_back_and_inline_bands_are_the_whole_set() -> None:
-    cfg = cloudconfig.with_band(None, 12, 7, cloudconfig.parse_band(_record(7, 5, 900), 7))
+    cfg = _one(None, 7, cloudconfig.parse_band(_record(7, 5, 900), 7))
     cfg = cloudconfig.with_settings(cfg, cloudconfig.parse(_settings(3, 5), 12))
     again = cloudconfig.parse(cloudconfig.dump(cfg), 12)
     assert again.complete and again.bands == cfg.bands and again.version == 3
