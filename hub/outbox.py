@@ -6,7 +6,7 @@ import contextlib
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -38,6 +38,13 @@ class Row(NamedTuple):
 
 class DiskFullError(RuntimeError):
     """SQLite ran out of space and rolled the batch back; redo it (everything is refused)."""
+
+
+def _chunks(values: Sequence[int], size: int = 500) -> Iterator[tuple[list[int], str]]:
+    """Slices under SQLite's bound-parameter limit, each with its `?,?,...` marks."""
+    for start in range(0, len(values), size):
+        chunk = list(values[start : start + size])
+        yield chunk, ",".join("?" * len(chunk))
 
 
 class Outbox(Downlinks):
@@ -253,9 +260,7 @@ class Outbox(Downlinks):
             return 0
         frames = events = 0
         with self._unsynced():
-            for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in _chunks(ids):
                 for (kind,) in self.db.execute(
                     f"UPDATE outbox SET published_at = ? WHERE id IN ({marks})"
                     " AND published_at IS NULL RETURNING kind",
@@ -280,9 +285,7 @@ class Outbox(Downlinks):
             row = self.db.execute(find, (band_id, counter)).fetchone()
             if row is not None and receipts.tag(row[1]) == tag:
                 ids.append(row[0])
-        for start in range(0, len(events), 900):
-            chunk = events[start : start + 900]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _chunks(events):
             ids += [
                 r[0]
                 for r in self.db.execute(
@@ -291,9 +294,7 @@ class Outbox(Downlinks):
             ]
         gone_frames = gone_events = 0
         with self._unsynced():
-            for start in range(0, len(ids), 900):
-                chunk = ids[start : start + 900]
-                marks = ",".join("?" * len(chunk))
+            for chunk, marks in _chunks(ids):
                 for kind, priority, size, published in self.db.execute(
                     f"DELETE FROM outbox WHERE id IN ({marks}) RETURNING kind, priority,"
                     " length(payload), published_at IS NOT NULL",
