@@ -66,8 +66,12 @@ def hub_of(topic):
     parts = topic.split("/")
     if len(parts) < 4 or "/".join(parts[:2]) != PREFIX or parts[2] != "hubs":
         return None
+    return _number(parts[3])
+
+
+def _number(part):
     try:
-        return int(parts[3])
+        return int(part)
     except ValueError:
         return None
 
@@ -76,10 +80,7 @@ def _band_under(topic, kind):
     parts = topic.split("/")
     if len(parts) != 6 or parts[4] != kind:
         return None
-    try:
-        return int(parts[5])
-    except ValueError:
-        return None
+    return _number(parts[5])
 
 
 def band_of_down(topic):
@@ -92,7 +93,4 @@ def band_of_record(topic):
     parts = topic.split("/")
     if len(parts) != 5 or "/".join(parts[:4]) != PREFIX + "/county/bands":
         return None
-    try:
-        return int(parts[4])
-    except ValueError:
-        return None
+    return _number(parts[4])
