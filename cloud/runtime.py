@@ -125,6 +125,7 @@ class Runtime:
             # have lost retained records, everything is published again anyway.
             self._published = want
             for topic, payload in out:
+                # `is False`: stand-ins for publish in tests record and return None.
                 if self.publish(topic, payload, retain=True) is False:
                     # The broker has been away a long while: the next connect's resync, or
                     # the next publication, sends everything again.
