@@ -153,7 +153,7 @@ class Pump:
         now = self.clock()
         self._sent_at = {mid: now for mid in self._sent_at}  # their clocks restart now
         self._mark()
-        self.store.requeue()
+        self.store.count("reconnect_requeued_total", self.store.requeue())
         self.fill()
 
     def down(self) -> None:

@@ -197,6 +197,7 @@ class HubService:
             "dropped_events_total": stats.get("dropped_events_total", 0),
             "puback_timeouts_total": stats.get("puback_timeouts_total", 0),
             "receipt_timeouts_total": stats.get("receipt_timeouts_total", 0),
+            "reconnect_requeued_total": stats.get("reconnect_requeued_total", 0),
         }
 
     def bands_report(self) -> dict[str, Any]:

@@ -35,6 +35,7 @@ HUB_COUNTERS = (
     "dropped_heartbeats_total",
     "puback_timeouts_total",
     "receipt_timeouts_total",
+    "reconnect_requeued_total",
 )
 
 
