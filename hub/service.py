@@ -302,7 +302,7 @@ class HubService:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         final = dict(self.status(), online=False)
-        await asyncio.to_thread(self.uplink.stop, json.dumps(final).encode())
+        await self.uplink.stop(json.dumps(final).encode())
         await self.health.stop()
         if self._bumble is not None:
             await self._bumble.close()

@@ -89,7 +89,7 @@ async def _through_hub(
     while box.depth() > box.awaiting() or pump.inflight:
         await asyncio.sleep(0.001)
     elapsed = time.perf_counter() - t0
-    await asyncio.to_thread(uplink.stop)
+    await uplink.stop()
     box.close()
     return elapsed
 

@@ -115,16 +115,16 @@ class RunningUplink:
             lambda _mid: None,
             lambda _topic, _payload: None,
         )
-        self.uplink.start()
+        self.loop.call_soon_threadsafe(self.uplink.start)  # the uplink lives on its loop
         wait_for(lambda: self.uplink.connected)
 
     def status(self, online: bool) -> None:
         body = json.dumps({"hub_id": self.uplink.hub_id, "online": online, "time": 0})
-        self.uplink.publish(topics.status(self.uplink.hub_id), body.encode(), retain=True)
+        topic = topics.status(self.uplink.hub_id)
+        self.loop.call_soon_threadsafe(self.uplink.publish, topic, body.encode(), True)
 
     def close(self) -> None:
-        self.uplink.client.disconnect()
-        self.uplink.client.loop_stop()
+        asyncio.run_coroutine_threadsafe(self.uplink.stop(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
 

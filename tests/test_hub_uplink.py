@@ -71,7 +71,7 @@ class _Hub:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await asyncio.to_thread(self.uplink.stop)
+        await self.uplink.stop()
 
     async def drained(self, timeout: float = 30) -> None:
         for _ in range(int(timeout / 0.05)):
@@ -414,14 +414,14 @@ def test_a_reconnect_with_the_session_kept_does_not_fetch_the_county_records_aga
         await asyncio.to_thread(record, 50)  # published while it was away, or just after
         await until(lambda: topics.band(50) in got)
         counts = [first.subscribes, sum(got.values())]
-        await asyncio.to_thread(first.stop)
+        await first.stop()
         # A new process (restarted hub) subscribes again: its saved config may be behind.
         second = uplink()
         second.start()
         await until(lambda: got[topics.band(0)] == 2 and topics.band(50) in got)
         await until(lambda: sum(got.values()) == 51 + 51)
         counts.append(second.subscribes)
-        await asyncio.to_thread(second.stop)
+        await second.stop()
         return got, counts
 
     got, (subscribes, deliveries, second_subscribes) = asyncio.run(scenario())
