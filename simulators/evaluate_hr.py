@@ -188,7 +188,25 @@ def hr_result(rec: Recording, band: Any, rows: list[list[int]]) -> dict[str, Any
             kcal_ref_strap_moved=round(ref_m, 2),
             kcal_error_strap_moved_pct=_pct(est_m, ref_m),
         )
+        if rec.truth.get("device_series"):
+            shown = device_shown(rec.truth["device_series"], ref)
+            out.update(
+                device_mae_bpm=_round([abs(b - ref[t]) for t, b in shown.items()]),
+                device_mae_strap_moved_bpm=_round(
+                    [abs(b - moved[t]) for t, b in shown.items() if t in moved]
+                ),
+            )
     return out
+
+
+def device_shown(series: list[list[float]], ref: dict[float, float]) -> dict[float, float]:
+    """The recording watch's own estimate on display at each window's end (once it has one)."""
+    shown: dict[float, float] = {}
+    for t_end in ref:
+        before = [bpm for t, bpm in series if t <= t_end]
+        if before:
+            shown[t_end] = before[-1]
+    return shown
 
 
 def _round(values: list[float]) -> float | None:
@@ -227,6 +245,11 @@ def summarise(hr: list[dict[str, Any]]) -> dict[str, Any]:
             out[f"{key}_mae_trusted_windows_bpm"] = _pooled(
                 rows, "mae_trusted_strap_moved_bpm", "trusted_strap_moved"
             )
+            if any("device_mae_bpm" in r for r in rows):
+                out[f"{ds}_own_firmware_mae_bpm"] = _round([r["device_mae_bpm"] for r in rows])
+                out[f"{key}_own_firmware_mae_bpm"] = _round(
+                    [r["device_mae_strap_moved_bpm"] for r in rows]
+                )
             moved = [r["kcal_error_strap_moved_pct"] for r in rows]
             out[f"{key}_kcal_abs_error_pct"] = _round([abs(v) for v in moved])
             out[f"{key}_kcal_files_within_10pct"] = (
@@ -258,22 +281,26 @@ def markdown(hr: list[dict[str, Any]]) -> list[str]:
             f"`lag` seconds before it|, for lag = 0..{MAX_LAG_S} s; the next columns compare the "
             f"band with the strap's readings taken {STRAP_LAG_S} s later (the measured delay); "
             f"the last one scores the strap {STRAP_LAG_S} s later itself against the strap as "
-            "aligned: what a band exactly right in time would score as recorded."
+            "aligned: what a band exactly right in time would score as recorded. The last two "
+            "score the Bangle.js firmware that made the recording (its own `HRM_b` estimate on "
+            "display at each window's end), as aligned and with the strap moved."
         )
         lines.append("")
         lines.append(
             f"| recording | PPG beats vs strap, lag 0..{MAX_LAG_S} s | best lag s | MAE as aligned "
             f"| MAE, strap {STRAP_LAG_S} s later | MAE trusted, {STRAP_LAG_S} s later "
-            f"| kcal error, {STRAP_LAG_S} s later | strap {STRAP_LAG_S} s later vs as aligned |"
+            f"| kcal error, {STRAP_LAG_S} s later | strap {STRAP_LAG_S} s later vs as aligned "
+            f"| Bangle firmware, as aligned | Bangle firmware, {STRAP_LAG_S} s later |"
         )
-        lines.append("|---|---|---|---|---|---|---|---|")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|")
         for r in straps:
             curve = " ".join(f"{v:.1f}" for v in r["strap_lag_curve"])
             lines.append(
                 f"| {r['name']} | {curve} | {r['strap_lag_s']} | {_fmt(r['mae_bpm'])} "
                 f"| {_fmt(r['mae_strap_moved_bpm'])} | {_fmt(r['mae_trusted_strap_moved_bpm'])} "
                 f"| {_fmt(r['kcal_error_strap_moved_pct'], ' %')} "
-                f"| {_fmt(r['strap_moved_vs_aligned_bpm'])} |"
+                f"| {_fmt(r['strap_moved_vs_aligned_bpm'])} | {_fmt(r.get('device_mae_bpm'))} "
+                f"| {_fmt(r.get('device_mae_strap_moved_bpm'))} |"
             )
     return lines
 

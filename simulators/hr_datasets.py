@@ -21,6 +21,7 @@ from simulators.resampled import (
 )
 
 WINDOW_S, STEP_S = 8, 2  # heart-rate windows: the TROIKA convention, which the band follows
+ECHO_S = 0.05  # hr-bangle: a strap reading logged again as HRM_b lands within this of its BTHRM row
 
 
 def hr_windows(duration_s: float) -> list[float]:
@@ -56,7 +57,7 @@ def read_troika(path: Path) -> Recording:
 
 def read_hr_bangle(path: Path) -> Recording:
     """EspruinoHRMTestHarness log: interleaved accelerometer, VC31 PPG and BTHRM rows."""
-    acc_t, acc, ppg_t, ppg, ref = [], [], [], [], []
+    acc_t, acc, ppg_t, ppg, ref, own = [], [], [], [], [], []
     with path.open(newline="") as f:
         reader = csv.reader(f)
         header = [h.strip() for h in next(reader)]
@@ -75,6 +76,8 @@ def read_hr_bangle(path: Path) -> Recording:
                 ppg.append(float(cell["HRM_r"]))
             if cell.get("BTHRM"):
                 ref.append((t, float(cell["BTHRM"])))
+            if cell.get("HRM_b"):
+                own.append((t, float(cell["HRM_b"])))
     t0 = max(acc_t[0], ppg_t[0])
     a = resample(np.array(acc_t) - t0, np.array(acc))
     p = resample(np.array(ppg_t) - t0, np.array(ppg))[:, 0]
@@ -95,8 +98,24 @@ def read_hr_bangle(path: Path) -> Recording:
     recording.truth = {
         "hr_windows": _windows_from_series(series, recording.duration_s),
         "hr_series": [[round(t, 3), bpm] for t, bpm in series],  # the strap's own readings
+        "device_series": [[round(t - t0, 3), bpm] for t, bpm in _own_estimates(own, ref)],
     }
     return recording
+
+
+def _own_estimates(
+    own: list[tuple[float, float]], strap: list[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """The Bangle firmware's own HRM_b readings, without the strap's echoes among them.
+
+    The recorder logs each strap reading twice: as an HRM_b row (confidence 100) and, a few
+    milliseconds later, as the BTHRM row; those copies are not the watch's estimate.
+    """
+    return [
+        (t, bpm)
+        for t, bpm in own
+        if not any(abs(ts - t) < ECHO_S and bs == bpm for ts, bs in strap)
+    ]
 
 
 def read_welltory(folder: Path) -> Recording:

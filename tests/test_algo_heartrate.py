@@ -6,6 +6,7 @@ import json
 import math
 import random
 import statistics
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -443,6 +444,34 @@ def test_a_band_right_in_time_is_scored_against_the_strap_as_recorded() -> None:
     assert moved == _windows_from_series(true, 48.0)
     assert strap_against_itself(aligned, moved) == pytest.approx(8.0)
     assert strap_against_itself(aligned, aligned) == 0.0
+
+
+def test_the_recording_watchs_own_estimate_is_read_without_the_straps_echoes(
+    tmp_path: Path,
+) -> None:
+    from simulators.evaluate_hr import device_shown
+
+    # The recorder logs a strap reading as HRM_b (confidence 100) and again as BTHRM 3 ms later;
+    # only the other HRM_b rows are the watch's own estimate.
+    head = "Time,Acc_x,Acc_y,Acc_z,HRM_b,HRM_c,HRM_r,HRM_f,PPG_r,PPG_o,BTHRM\n"
+    rows = []
+    for i in range(25 * 20):
+        t = 1000.0 + i * 40.0
+        rows.append(f"{t},0.0,0.0,1.0,,,{2000 + (i % 25) * 10},,,,")
+        if i % 25 == 0:
+            rows.append(f"{t + 1},,,,88,100,,,,,")
+            rows.append(f"{t + 4},,,,,,,,,,88")
+        if i == 150:
+            rows.append(f"{t + 2},,,,52,51,,,,,")
+        if i == 185:
+            rows.append(f"{t + 2},,,,88,40,,,,,")  # the watch's own 88, at no strap reading
+    path = tmp_path / "rec.csv"
+    path.write_text(head + "\n".join(rows) + "\n")
+    rec = read_hr_bangle(path)
+    assert [b for _, b in rec.truth["device_series"]] == [52.0, 88.0]
+    assert len(rec.truth["hr_series"]) == 20
+    shown = device_shown(rec.truth["device_series"], {6.0: 88.0, 7.0: 88.0, 8.0: 88.0})
+    assert shown == {7.0: 52.0, 8.0: 88.0}  # none before 6.0 s; the 88 of 7.4 s replaces the 52
 
 
 def test_sweep_scores_each_file_with_settings_chosen_without_it() -> None:
