@@ -101,6 +101,8 @@ class Uplink:
         self._stop_wanted = asyncio.Event()
         self._stopping = False
         self._connack = False  # the current connection reached CONNACK
+        self._publishing = False
+        self._urgent = topics.urgent(hub_id)
         self._task: asyncio.Task[None] | None = None
         self._loop_thread = 0
         self.client = mqtt.Client(
@@ -168,7 +170,17 @@ class Uplink:
 
     def publish(self, topic: str, payload: bytes, retain: bool = False) -> int | None:
         """Hand one QoS 1 message to paho; its message id, or None if paho refused it."""
-        info = self.client.publish(topic, payload, qos=topics.QOS, retain=retain)
+        urgent = topic == self._urgent and self._fd >= 0 and self._on_loop()
+        self._publishing = urgent
+        try:
+            info = self.client.publish(topic, payload, qos=topics.QOS, retain=retain)
+        finally:
+            self._publishing = False
+        if urgent:
+            # An SOS or tamper goes out now, not at the loop's next turn behind other work;
+            # bulk frames wait for that turn and go out together.
+            self.client.loop_write()
+            self._write_wanted()  # what a full socket buffer kept back goes with the writer
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             # NO_CONN still queues a QoS 1 message inside paho; anything else dropped it.
             return None
@@ -255,7 +267,8 @@ class Uplink:
 
     def _on_register_write(self, _c: mqtt.Client, _u: Any, _sock: Any) -> None:
         if self._on_loop():
-            self._write_wanted()
+            if not self._publishing:  # an urgent publish() writes at once, then looks itself
+                self._write_wanted()
         else:  # the connect's worker thread (then _watch() looks too), or a caller's thread
             self._loop.call_soon_threadsafe(self._write_wanted)
 

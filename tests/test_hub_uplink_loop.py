@@ -134,3 +134,23 @@ def test_a_dropped_link_reconnects_and_stop_sends_the_final_status() -> None:
     assert seen.connects == [False, True] and drops == 2  # the crash, then the clean stop
     assert isinstance(retained, mqtt.MQTTMessage) and retained.retain
     assert retained.payload == b'{"hub_id": 31, "online": false}'
+
+
+def test_an_urgent_message_is_written_at_once_and_bulk_waits_for_the_loop() -> None:
+    with Mosquitto() as broker:
+
+        async def scenario() -> tuple[bool, bool, int]:
+            seen = _Seen()
+            up = seen.uplink(MqttSettings(port=broker.port))
+            up.start()
+            await _until(lambda: up.connected, "the connection")
+            up.publish(topics.up(HUB), b"bulk")
+            bulk_waits = up.client.want_write()  # for the writer, at the loop's next turn
+            up.publish(topics.urgent(HUB), b"sos")
+            urgent_left = not up.client.want_write()  # written with the bulk one, at once
+            await _until(lambda: len(seen.acks) == 2, "both PUBACKs")
+            await up.stop()
+            return bulk_waits, urgent_left, len(seen.acks)
+
+        bulk_waits, urgent_left, acks = asyncio.run(scenario())
+    assert bulk_waits and urgent_left and acks == 2
