@@ -12,6 +12,7 @@ from paho.mqtt import subscribe
 from hub.uplink import MqttSettings, Uplink
 from protocol import topics
 from simulators.broker import Mosquitto, free_port
+from simulators.hub_harness import until
 
 HUB = 31
 
@@ -46,14 +47,6 @@ class _Seen:
         )
 
 
-async def _until(cond: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if cond():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_an_idle_link_stays_up_past_its_keepalive_and_callbacks_run_on_the_loop() -> None:
     # mosquitto drops a client that sends nothing for 1.5 keepalives: only the uplink's own
     # housekeeping (PINGREQ) keeps this one connection alive for 8 s at a 1 s keepalive (mosquitto
@@ -64,10 +57,10 @@ def test_an_idle_link_stays_up_past_its_keepalive_and_callbacks_run_on_the_loop(
             seen = _Seen()
             up = seen.uplink(MqttSettings(port=broker.port, keepalive_s=1, reconnect_max_s=1))
             up.start()
-            await _until(lambda: up.connected, "the connection")
+            await until(lambda: up.connected, 20, "the connection")
             await asyncio.sleep(8.0)
             mid = up.publish(topics.status(HUB), b'{"online": true}', retain=True)
-            await _until(lambda: mid in seen.acks, "the PUBACK")
+            await until(lambda: mid in seen.acks, 20, "the PUBACK")
             names = [t.name for t in threading.enumerate()]
             drops = list(seen.drops)
             await up.stop()
@@ -89,9 +82,9 @@ def test_a_broker_down_at_start_is_tried_again_until_it_comes() -> None:
         await asyncio.sleep(1.5)  # refused at least once
         before = up.connected
         with Mosquitto(port=port):
-            await _until(lambda: up.connected, "the connection once the broker is up")
+            await until(lambda: up.connected, 20, "the connection once the broker is up")
             mid = up.publish(topics.status(HUB), b"{}")
-            await _until(lambda: mid in seen.acks, "the PUBACK")
+            await until(lambda: mid in seen.acks, 20, "the PUBACK")
             await up.stop()
         return seen, before
 
@@ -121,9 +114,9 @@ def test_a_dropped_link_reconnects_and_stop_sends_the_final_status() -> None:
             seen = _Seen()
             up = seen.uplink(MqttSettings(port=broker.port, reconnect_min_s=1, reconnect_max_s=1))
             up.start()
-            await _until(lambda: up.connected, "the connection")
+            await until(lambda: up.connected, 20, "the connection")
             up.crash()
-            await _until(lambda: len(seen.connects) == 2 and up.connected, "the reconnect")
+            await until(lambda: len(seen.connects) == 2 and up.connected, 20, "the reconnect")
             await up.stop(b'{"hub_id": 31, "online": false}')
             return seen, len(seen.drops)
 
@@ -143,12 +136,12 @@ def test_an_urgent_message_is_written_at_once_and_bulk_waits_for_the_loop() -> N
             seen = _Seen()
             up = seen.uplink(MqttSettings(port=broker.port))
             up.start()
-            await _until(lambda: up.connected, "the connection")
+            await until(lambda: up.connected, 20, "the connection")
             up.publish(topics.up(HUB), b"bulk")
             bulk_waits = up.client.want_write()  # for the writer, at the loop's next turn
             up.publish(topics.urgent(HUB), b"sos")
             urgent_left = not up.client.want_write()  # written with the bulk one, at once
-            await _until(lambda: len(seen.acks) == 2, "both PUBACKs")
+            await until(lambda: len(seen.acks) == 2, 20, "both PUBACKs")
             await up.stop()
             return bulk_waits, urgent_left, len(seen.acks)
 
