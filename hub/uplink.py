@@ -99,9 +99,7 @@ class Uplink:
         self._fd = -1  # the socket the loop watches, by number (paho closes the object)
         self._lost = asyncio.Event()
         self._stop_wanted = asyncio.Event()
-        self._stopping = False
         self._connack = False  # the current connection reached CONNACK
-        self._publishing = False
         self._urgent = topics.urgent(hub_id)
         self._task: asyncio.Task[None] | None = None
         self._loop_thread = 0
@@ -128,8 +126,8 @@ class Uplink:
         self.client.max_inflight_messages_set(settings.inflight)
         self.client.on_socket_open = self._on_socket_open
         self.client.on_socket_close = self._on_socket_close
-        self.client.on_socket_register_write = self._on_register_write
-        self.client.on_socket_unregister_write = self._on_unregister_write
+        self.client.on_socket_register_write = self._on_write_interest
+        self.client.on_socket_unregister_write = self._on_write_interest
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
@@ -145,7 +143,6 @@ class Uplink:
 
     async def stop(self, final_status: bytes | None = None) -> None:
         """Publish a last retained status if connected, then disconnect cleanly."""
-        self._stopping = True
         self._stop_wanted.set()
         if final_status is not None and self.connected:
             info = self.client.publish(topics.status(self.hub_id), final_status, 1, retain=True)
@@ -170,17 +167,12 @@ class Uplink:
 
     def publish(self, topic: str, payload: bytes, retain: bool = False) -> int | None:
         """Hand one QoS 1 message to paho; its message id, or None if paho refused it."""
-        urgent = topic == self._urgent and self._fd >= 0 and self._on_loop()
-        self._publishing = urgent
-        try:
-            info = self.client.publish(topic, payload, qos=topics.QOS, retain=retain)
-        finally:
-            self._publishing = False
-        if urgent:
+        info = self.client.publish(topic, payload, qos=topics.QOS, retain=retain)
+        if topic == self._urgent and self._fd >= 0 and self._on_loop():
             # An SOS or tamper goes out now, not at the loop's next turn behind other work;
-            # bulk frames wait for that turn and go out together.
+            # bulk frames wait for that turn and go out together. What a full socket buffer
+            # keeps back stays with the writer paho asked for.
             self.client.loop_write()
-            self._write_wanted()  # what a full socket buffer kept back goes with the writer
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             # NO_CONN still queues a QoS 1 message inside paho; anything else dropped it.
             return None
@@ -194,7 +186,7 @@ class Uplink:
         delay = float(s.reconnect_min_s)
         misc = self._loop.create_task(self._misc())
         try:
-            while not self._stopping:
+            while not self._stop_wanted.is_set():
                 self._lost.clear()
                 try:
                     await asyncio.to_thread(self.client.reconnect)
@@ -204,14 +196,14 @@ class Uplink:
                         extra={"host": s.host, "port": s.port, "error": str(exc)},
                     )
                 else:
-                    if self._stopping:
+                    if self._stop_wanted.is_set():
                         break
                     self._watch()
                     await self._lost.wait()
                     if self._connack:  # it was up: the next try starts at the shortest delay
                         self._connack = False
                         delay = float(s.reconnect_min_s)
-                if self._stopping:
+                if self._stop_wanted.is_set():
                     break
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop_wanted.wait(), delay)
@@ -265,17 +257,11 @@ class Uplink:
             self._unwatch()
             self._lost.set()
 
-    def _on_register_write(self, _c: mqtt.Client, _u: Any, _sock: Any) -> None:
-        if self._on_loop():
-            if not self._publishing:  # an urgent publish() writes at once, then looks itself
-                self._write_wanted()
-        else:  # the connect's worker thread (then _watch() looks too), or a caller's thread
-            self._loop.call_soon_threadsafe(self._write_wanted)
-
-    def _on_unregister_write(self, _c: mqtt.Client, _u: Any, _sock: Any) -> None:
+    def _on_write_interest(self, _c: mqtt.Client, _u: Any, _sock: Any) -> None:
+        """paho has something to send, or nothing any more."""
         if self._on_loop():
             self._write_wanted()
-        else:
+        else:  # the connect's worker thread (then _watch() looks too), or a caller's thread
             self._loop.call_soon_threadsafe(self._write_wanted)
 
     def _write_wanted(self) -> None:
